@@ -4,7 +4,11 @@ import ai.natten.core.NaOptions;
 import ai.natten.core.NaProblem;
 import java.util.Random;
 
-/** Random problems that stress borders, even kernels, ragged dilation groups, stride, causal. */
+/**
+ * Random problems and inputs for testing backends against {@link NaReference}: small shapes that
+ * stress borders, even kernels, ragged dilation groups, stride, causal axes, GQA, bias and
+ * additional tokens.
+ */
 public final class RandomProblems {
 
     private RandomProblems() {}
