@@ -39,15 +39,18 @@ public final class RandomProblems {
             stride[axis] = 1 + random.nextInt(kernel[axis]);
             causal[axis] = !rpb && random.nextInt(3) == 0;
         }
+        NaOptions.Builder options =
+                NaOptions.builder()
+                        .setKernelSize(kernel)
+                        .optDilation(dilation)
+                        .optStride(stride)
+                        .optCausal(causal);
+        if (random.nextInt(3) == 0) {
+            options.optScale((float) (0.1 + random.nextDouble()));
+        }
         int kvHeads = 1 + random.nextInt(2);
         return NaProblem.builder()
-                .setOptions(
-                        NaOptions.builder()
-                                .setKernelSize(kernel)
-                                .optDilation(dilation)
-                                .optStride(stride)
-                                .optCausal(causal)
-                                .build())
+                .setOptions(options.build())
                 .setBatch(1 + random.nextInt(2))
                 .setSpatialSize(spatial)
                 .setHeads(kvHeads * (1 + random.nextInt(2)))
