@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.norm.Dropout;
 import ai.natten.core.NaProblem;
 
 /**
@@ -78,6 +79,9 @@ final class CompositeAttention {
             logits = logits.concat(qh.matMul(extraKeys), 4);
         }
         NDArray weights = logits.softmax(4);
+        if (extras.attentionDropout() > 0) {
+            weights = Dropout.dropout(weights, extras.attentionDropout(), true).singletonOrThrow();
+        }
         NDArray out;
         if (extraValues == null) {
             out = weights.matMul(values);

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
  *       the logit of each query and neighbour (not with causal);
  *   <li>additional keys and values {@code [B, T, kvHeads, D]} that every query attends to besides
  *       its neighbours;
+ *   <li>attention dropout on the softmax weights (training only, default none);
  *   <li>the {@link NaBackend} (default {@link NaBackend#AUTO}).
  * </ul>
  */
@@ -22,12 +23,14 @@ public final class NaExtras {
     private final NDArray additionalK;
     private final NDArray additionalV;
     private final NaBackend backend;
+    private final float attentionDropout;
 
     private NaExtras(Builder builder) {
         this.rpb = builder.rpb;
         this.additionalK = builder.additionalK;
         this.additionalV = builder.additionalV;
         this.backend = builder.backend;
+        this.attentionDropout = builder.attentionDropout;
     }
 
     /** Returns a new builder. */
@@ -55,6 +58,14 @@ public final class NaExtras {
         return backend;
     }
 
+    /**
+     * Returns the probability with which each attention weight (after softmax) is zeroed, the
+     * survivors scaled by {@code 1 / (1 - rate)}; 0 (the default) for none.
+     */
+    public float attentionDropout() {
+        return attentionDropout;
+    }
+
     /** Builds {@link NaExtras}; everything is optional. */
     public static final class Builder {
 
@@ -62,6 +73,7 @@ public final class NaExtras {
         private NDArray additionalK;
         private NDArray additionalV;
         private NaBackend backend = NaBackend.AUTO;
+        private float attentionDropout;
 
         private Builder() {}
 
@@ -88,6 +100,20 @@ public final class NaExtras {
                 throw new IllegalArgumentException("backend must not be null");
             }
             this.backend = backend;
+            return this;
+        }
+
+        /**
+         * Sets the attention dropout rate in {@code [0, 1)} (default 0): each attention weight is
+         * zeroed with this probability and the survivors scaled by {@code 1 / (1 - rate)}. Only the
+         * composite backend computes it; pass 0 outside training.
+         */
+        public Builder optAttentionDropout(float rate) {
+            if (!(rate >= 0 && rate < 1)) {
+                throw new IllegalArgumentException(
+                        "attention dropout must be in [0, 1), got " + rate);
+            }
+            this.attentionDropout = rate;
             return this;
         }
 
