@@ -31,11 +31,13 @@ final class TorchPickle {
 
     private static final Object MARK = new Object();
 
+    /** Python's None. */
+    static final Object NONE = new Object();
+
     private final ByteBuffer in;
     private final Deque<Object> stack = new ArrayDeque<>();
     private final Deque<Integer> marks = new ArrayDeque<>();
     private final Map<Long, Object> memo = new HashMap<>();
-    private final List<Object> stackList = new ArrayList<>();
 
     private TorchPickle(byte[] bytes) {
         this.in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
@@ -212,21 +214,18 @@ final class TorchPickle {
         }
     }
 
-    /** Python's None. */
-    static final Object NONE = new Object();
-
     private Object pop() {
         return stack.pop();
     }
 
     private List<Object> popMark() {
         int size = marks.pop();
-        stackList.clear();
+        List<Object> items = new ArrayList<>();
         while (stack.size() > size + 1) {
-            stackList.add(0, stack.pop());
+            items.add(0, stack.pop());
         }
         stack.pop(); // the mark
-        return new ArrayList<>(stackList);
+        return items;
     }
 
     private Object memoGet(long key) throws IOException {
