@@ -9,6 +9,8 @@
 #                                 tests  GPU JUnit tests (classes named *GpuTest)
 #                                 bench  ai.natten.cuda.bench.KernelBench $BENCH_ARGS
 #                                 flex   python3 peer_flex.py (FlexAttention and SDPA figures)
+#                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
+#                                        instruction counts (cuobjdump of the packaged fatbin)
 #
 # Device call: run(command="bash .device/device.sh gpu", carry=[".device"]).
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
@@ -73,6 +75,14 @@ gpu() {
                     | tee "$out/bench.log" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
+            sass)
+                python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
+                    "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
+                PATH="$PATH:/usr/local/cuda/bin" cuobjdump -sass -arch sm_90a /tmp/natten.fatbin | awk '
+                    /Function :/ { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l; f = $3; h = m = l = 0 }
+                    /HMMA/ { h++ } /LDSM/ { m++ } /LDL|STL/ { l++ }
+                    END { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l }' \
+                    | tee "$out/sass.txt" || status=1 ;;
             *) echo "unknown step $step" >&2; status=2 ;;
         esac
     done

@@ -10,16 +10,20 @@ NA_FWD_SIMPLE(na_fwd_simple_f32, float)
 NA_FWD_SIMPLE(na_fwd_simple_f16, __half)
 NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
-#define NA_FWD_TC(NAME, T, D, NW)                                                   \
-    extern "C" __global__ void __launch_bounds__(32 * NW) NAME(const NaParams p) { \
-        fwd_tc_kernel<T, D, NW>(p);                                                 \
+#define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
+    extern "C" __global__ void __launch_bounds__(32 * NW) na_fwd_tc_##TN##_d##D##_w##NW##_m##MT( \
+        const NaParams p) {                                                                       \
+        fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
     }
-NA_FWD_TC(na_fwd_tc_f16_d32_w4, __half, 32, 4)
-NA_FWD_TC(na_fwd_tc_f16_d64_w4, __half, 64, 4)
-NA_FWD_TC(na_fwd_tc_f16_d128_w4, __half, 128, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d32_w4, __nv_bfloat16, 32, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d64_w4, __nv_bfloat16, 64, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d128_w4, __nv_bfloat16, 128, 4)
+#define NA_FWD_TC_DTYPE(T, TN)      \
+    NA_FWD_TC(T, TN, 32, 4, 1)      \
+    NA_FWD_TC(T, TN, 64, 4, 1)      \
+    NA_FWD_TC(T, TN, 128, 4, 1)     \
+    NA_FWD_TC(T, TN, 32, 4, 2)      \
+    NA_FWD_TC(T, TN, 64, 4, 2)      \
+    NA_FWD_TC(T, TN, 128, 4, 2)
+NA_FWD_TC_DTYPE(__half, f16)
+NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
 
 // Fills n elements with normal samples (std) from a counter-based hash: benchmark inputs.
 template <typename T>

@@ -22,9 +22,6 @@ import java.util.function.Supplier;
  */
 public final class FusedNeighborhoodAttention {
 
-    private static final int QUERY_TILE = 64;
-    private static final int KV_TILE = 64;
-    private static final int TC_WARPS = 4;
     private static final int MAX_HEAD_DIM = 256;
 
     private FusedNeighborhoodAttention() {}
@@ -92,26 +89,24 @@ public final class FusedNeighborhoodAttention {
                         .set(Slot.ADDITIONAL_V, additionalV);
         boolean tensorCores =
                 dtype != DType.FLOAT32
-                        && hasTensorCoreInstance(problem.headDim())
+                        && TensorCoreKernel.hasInstance(problem.headDim())
                         && aligned16(q, k, v, out, additionalK, additionalV);
         if (tensorCores) {
-            TilePlan plan = TilePlan.choose(problem, QUERY_TILE, KV_TILE);
-            params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
-            int d = problem.headDim();
-            String kernel = "na_fwd_tc_" + dtype.kernelSuffix() + "_d" + d + "_w" + TC_WARPS;
-            int shared =
-                    (QUERY_TILE * (d + 8) + 4 * KV_TILE * (d + 8)) * 2
-                            + (QUERY_TILE * 9 + KV_TILE) * 4;
+            TensorCoreKernel kernel = TensorCoreKernel.choose(problem, dtype);
+            params.tiles(
+                    kernel.plan().queryTile(), kernel.plan().kvTile(), kernel.plan().tileCounts());
             module.launch(
-                    kernel,
+                    kernel.name(),
                     new int[] {
-                        gridSize("query tiles", plan.gridX()), problem.heads(), problem.batch()
+                        gridSize("query tiles", kernel.plan().gridX()),
+                        problem.heads(),
+                        problem.batch()
                     },
-                    32 * TC_WARPS,
-                    shared,
+                    kernel.threads(),
+                    kernel.sharedBytes(),
                     stream,
                     params.arguments(),
-                    describe("forward", problem, dtype, plan::toString));
+                    describe("forward", problem, dtype, kernel::toString));
         } else {
             long warps = (long) problem.batch() * problem.tokens() * problem.heads();
             module.launch(
@@ -123,10 +118,6 @@ public final class FusedNeighborhoodAttention {
                     params.arguments(),
                     describe("forward", problem, dtype, () -> "scalar"));
         }
-    }
-
-    private static boolean hasTensorCoreInstance(int headDim) {
-        return headDim == 32 || headDim == 64 || headDim == 128;
     }
 
     static void checkProblem(NaProblem problem, DType dtype) {

@@ -17,8 +17,9 @@ import java.util.Locale;
  * effective TFLOP/s counting only the neighborhood work, {@code 4 * B * H * N * prod(k) * D}
  * forward ({@code 3.5x} that for forward + backward).
  *
- * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N]}. Prints one JSON line per
- * problem, then a table.
+ * <p>Usage: {@code KernelBench [--quick] [--runs N] [--variants]}. Prints one JSON line per
+ * problem, then a table. {@code --variants} also times each tensor-core instance (64- and 128-query
+ * tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice.
  */
 public final class KernelBench {
 
@@ -129,6 +130,7 @@ public final class KernelBench {
     public static void main(String[] args) {
         List<String> argList = Arrays.asList(args);
         boolean quick = argList.contains("--quick");
+        boolean variants = argList.contains("--variants");
         int runs = 30;
         int at = argList.indexOf("--runs");
         if (at >= 0) {
@@ -140,18 +142,28 @@ public final class KernelBench {
             System.exit(2);
         }
         List<String> table = new ArrayList<>();
-        table.add(String.format(Locale.ROOT, "%-24s %10s %10s", "problem", "fwd ms", "fwd TF/s"));
+        table.add(String.format(Locale.ROOT, "%-27s %10s %10s", "problem", "fwd ms", "fwd TF/s"));
+        List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
-            double ms = forwardMillis(c, runs);
-            double tflops = c.forwardFlops() / ms / 1e9;
-            System.out.printf(
-                    Locale.ROOT,
-                    "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f}%n",
-                    c.name(),
-                    ms,
-                    tflops);
-            table.add(String.format(Locale.ROOT, "%-24s %10.4f %10.2f", c.name(), ms, tflops));
+            for (String variant : rowBlocks) {
+                if (variant.equals("auto")) {
+                    System.clearProperty("natten.cuda.rowBlocks");
+                } else {
+                    System.setProperty("natten.cuda.rowBlocks", variant);
+                }
+                String name = variant.equals("auto") ? c.name() : c.name() + " m" + variant;
+                double ms = forwardMillis(c, runs);
+                double tflops = c.forwardFlops() / ms / 1e9;
+                System.out.printf(
+                        Locale.ROOT,
+                        "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f}%n",
+                        name,
+                        ms,
+                        tflops);
+                table.add(String.format(Locale.ROOT, "%-27s %10.4f %10.2f", name, ms, tflops));
+            }
         }
+        System.clearProperty("natten.cuda.rowBlocks");
         table.forEach(System.out::println);
     }
 
