@@ -10,8 +10,11 @@ NA_FWD_SIMPLE(na_fwd_simple_f32, float)
 NA_FWD_SIMPLE(na_fwd_simple_f16, __half)
 NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
+// Blocks per SM to budget registers for: small head dims fit 4 CTAs of one row block each.
+#define NA_FWD_MIN_BLOCKS(D, MT) ((MT) == 1 && (D) <= 64 ? 4 : 1)
 #define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
-    extern "C" __global__ void __launch_bounds__(32 * NW) na_fwd_tc_##TN##_d##D##_w##NW##_m##MT( \
+    extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
+        na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
         const NaParams p) {                                                                       \
         fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
     }

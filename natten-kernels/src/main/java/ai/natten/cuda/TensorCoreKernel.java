@@ -45,7 +45,8 @@ final class TensorCoreKernel {
             return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
         }
         TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
-        boolean useTwo = "2".equals(forced) || two.cost() * TWO_ROW_BLOCK_SPEED < one.cost();
+        boolean useTwo =
+                "2".equals(forced) || two.cost() * twoRowBlockSpeed(problem.headDim()) < one.cost();
         return useTwo
                 ? new TensorCoreKernel(dtype, problem.headDim(), 2, two)
                 : new TensorCoreKernel(dtype, problem.headDim(), 1, one);

@@ -194,7 +194,7 @@ public final class KernelBench {
                                     0,
                                     0,
                                     0);
-            return GpuTimer.medianMillis(0, 0, 5, runs, forward);
+            return GpuTimer.medianMillis(0, 0, 20, runs, forward);
         }
     }
 
