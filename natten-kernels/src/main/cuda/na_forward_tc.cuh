@@ -94,15 +94,9 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
 
-    // Column-mask helpers: span[a] = columns per step of axis a, comb[a] repeats a run of one
-    // period of axis a over the 64 columns.
-    const int span[3] = {p.tkv[1] * p.tkv[2], p.tkv[2], 1};
+    int span[3];
     uint64_t comb[3];
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-        comb[a] = 0;
-        for (int c = 0; c < BN; c += p.tkv[a] * span[a]) comb[a] |= 1ull << c;
-    }
+    box_mask_setup(p.tkv, span, comb);
 
     // Query tile -> shared (zero rows past the group's end).
     const T* qg = static_cast<const T*>(p.q);
@@ -247,15 +241,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
 #pragma unroll
                 for (int half = 0; half < 2; ++half) {
                     const int* info = sRow + (wrow + mt * 16 + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
-                    // Bit c of `keep`: tile-local key c lies in this row's window (the tile is
-                    // row-major, so each axis' valid columns are one run per period of the axis).
-                    uint64_t keep = ~0ull;
-#pragma unroll
-                    for (int a = 0; a < 3; ++a) {
-                        const int lo = min(max(info[a] - kb[a], 0), p.tkv[a]);
-                        const int hi = min(max(info[3 + a] - kb[a], lo), p.tkv[a]);
-                        keep &= (low_bits(hi * span[a]) & ~low_bits(lo * span[a])) * comb[a];
-                    }
+                    // Bit c of `keep`: tile-local key c lies in this row's window.
+                    uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
                     keep >>= (lane & 3) * 2;
                     if (hasRpb) {
                         int qi[3] = {info[6], info[7], info[8]};
@@ -274,17 +261,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                             }
                         }
                     } else {
-                        const uint32_t keepLo = static_cast<uint32_t>(keep), keepHi = static_cast<uint32_t>(keep >> 32);
-#pragma unroll
-                        for (int i = 0; i < BN / 8; ++i) {
-#pragma unroll
-                            for (int e = 0; e < 2; ++e) {
-                                const int bit = i * 8 + e;
-                                const bool in = ((bit < 32 ? keepLo >> bit : keepHi >> (bit - 32)) & 1u) != 0;
-                                float& x = s[mt][i][half * 2 + e];
-                                x = in ? x * sl2 : -INFINITY;
-                            }
-                        }
+                        apply_mask(s[mt], half, keep, sl2);
                     }
                 }
             } else {

@@ -3,6 +3,8 @@
 // builds the same names.
 #include "na_forward_simple.cuh"
 #include "na_forward_tc.cuh"
+#include "na_backward_simple.cuh"
+#include "na_backward_tc.cuh"
 
 #define NA_FWD_SIMPLE(NAME, T) \
     extern "C" __global__ void __launch_bounds__(128) NAME(const NaParams p) { fwd_simple<T>(p); }
@@ -27,6 +29,27 @@ NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
     NA_FWD_TC(T, TN, 128, 4, 2)
 NA_FWD_TC_DTYPE(__half, f16)
 NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
+
+#define NA_BWD_SIMPLE(T, TN)                                                                                \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_simple_##TN(const NaParams p) { bwd_dq_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_simple_##TN(const NaParams p) { bwd_dkdv_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dadd_simple_##TN(const NaParams p) { bwd_dadd_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_drpb_ordered_##TN(const NaParams p) { bwd_drpb_ordered<T>(p); } \
+    extern "C" __global__ void na_convert_f32_##TN(T* out, const float* in, long long n) { convert_from_f32(out, in, n); }
+NA_BWD_SIMPLE(float, f32)
+NA_BWD_SIMPLE(__half, f16)
+NA_BWD_SIMPLE(__nv_bfloat16, bf16)
+
+#define NA_BWD_TC(T, TN, D)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D>(p); }
+NA_BWD_TC(__half, f16, 32)
+NA_BWD_TC(__half, f16, 64)
+NA_BWD_TC(__half, f16, 128)
+NA_BWD_TC(__nv_bfloat16, bf16, 32)
+NA_BWD_TC(__nv_bfloat16, bf16, 64)
+NA_BWD_TC(__nv_bfloat16, bf16, 128)
 
 // Fills n elements with normal samples (std) from a counter-based hash: benchmark inputs.
 template <typename T>

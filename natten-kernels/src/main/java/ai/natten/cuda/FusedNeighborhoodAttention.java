@@ -120,6 +120,73 @@ public final class FusedNeighborhoodAttention {
         }
     }
 
+    /**
+     * Returns the workspace bytes {@link #backward} needs: float32 {@code delta = rowsum(dOut *
+     * out)} {@code [B, *spatial, heads]}, plus a float32 bias-gradient accumulator in the default
+     * (non-deterministic) mode when the problem has rpb.
+     */
+    public static long backwardWorkspaceBytes(NaProblem problem, boolean deterministic) {
+        long bytes = 4L * problem.batch() * problem.tokens() * problem.heads();
+        if (problem.hasRpb() && !deterministic) {
+            bytes += 4L * problem.heads() * problem.rpbSizePerHead();
+        }
+        return bytes;
+    }
+
+    /**
+     * Queues the backward pass: the gradients of every input from {@code dOut} and the forward's
+     * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
+     *
+     * <p>Gradients of q, k and v (and of the additional tokens) are always deterministic: the
+     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb and no additional tokens) runs one
+     * kernel over query tiles for dq and one over key/value tiles for dk and dv (each walking its
+     * inverse neighbourhood), so every element is summed by one thread in a fixed order, without
+     * atomics, at the price of recomputing the attention weights in both kernels. Other cases run
+     * the scalar kernels, likewise without atomics. The mode only concerns the bias gradient: by
+     * default ({@code deterministic = false}) it is accumulated by float32 atomics while dq is
+     * computed (fast, but the summation order, so the last bits, vary between runs); with {@code
+     * deterministic = true} a separate kernel sums each bias entry over the batch and queries in a
+     * fixed order (slower: it recomputes the weights of every query once more per entry).
+     *
+     * @param problem the problem of the forward call
+     * @param dtype element type of every tensor but {@code lse}
+     * @param t the tensors (see {@link BackwardTensors})
+     * @param deterministic whether the bias gradient must be bitwise reproducible
+     * @param stream raw {@code CUstream} handle, 0 for the legacy default stream
+     * @throws IllegalArgumentException on an unsupported head dim, missing, superfluous or
+     *     misaligned pointers
+     * @throws IllegalStateException when the fused kernels are unavailable
+     * @throws CudaException when the driver rejects a launch or allocation
+     */
+    public static void backward(
+            NaProblem problem, DType dtype, BackwardTensors t, boolean deterministic, long stream) {
+        checkProblem(problem, dtype);
+        if (t == null) {
+            throw new IllegalArgumentException("tensors are required");
+        }
+        require("q", t.q, dtype);
+        require("k", t.k, dtype);
+        require("v", t.v, dtype);
+        require("out", t.out, dtype);
+        require("lse", t.lse, DType.FLOAT32);
+        require("dOut", t.dOut, dtype);
+        require("dq", t.dq, dtype);
+        require("dk", t.dk, dtype);
+        require("dv", t.dv, dtype);
+        optional("rpb", t.rpb, problem.hasRpb(), dtype);
+        optional("dRpb", t.dRpb, problem.hasRpb(), dtype);
+        boolean additional = problem.additionalTokens() > 0;
+        optional("additional_k", t.additionalK, additional, dtype);
+        optional("additional_v", t.additionalV, additional, dtype);
+        optional("dAdditional_k", t.dAdditionalK, additional, dtype);
+        optional("dAdditional_v", t.dAdditionalV, additional, dtype);
+        if (t.workspace != 0) {
+            require("workspace", t.workspace, DType.FLOAT32);
+        }
+        DeviceModule module = CudaDriver.module(CudaDriver.deviceOf(t.q));
+        new BackwardLaunch(module, problem, dtype, t, deterministic, stream).run();
+    }
+
     static void checkProblem(NaProblem problem, DType dtype) {
         if (problem == null) {
             throw new IllegalArgumentException("problem is required");

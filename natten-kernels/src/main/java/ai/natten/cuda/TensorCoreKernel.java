@@ -17,8 +17,14 @@ final class TensorCoreKernel {
     private static final int KV_TILE = 64;
     private static final int ROW_INFO_INTS = 9;
 
-    /** Time per product of the 2-row-block instance relative to the 1-row-block one. */
-    private static final double TWO_ROW_BLOCK_SPEED = 0.88;
+    /**
+     * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
+     * (measured on an H100 over the KernelBench problems, docs/perf.md): the larger the head dim,
+     * the more the halved shared-memory traffic per product pays.
+     */
+    private static double twoRowBlockSpeed(int headDim) {
+        return headDim >= 128 ? 0.8 : headDim >= 64 ? 0.92 : 1.05;
+    }
 
     private final DType dtype;
     private final int headDim;
