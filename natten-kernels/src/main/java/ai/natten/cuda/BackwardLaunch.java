@@ -37,6 +37,20 @@ final class BackwardLaunch {
         this.stream = stream;
     }
 
+    /**
+     * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
+     * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
+     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%).
+     */
+    private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
+
+    /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
+    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+        return !deterministic
+                && tensorCoreCandidate(p, dtype)
+                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    }
+
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
     static boolean tensorCoreCandidate(NaProblem p, DType dtype) {
         return dtype != DType.FLOAT32

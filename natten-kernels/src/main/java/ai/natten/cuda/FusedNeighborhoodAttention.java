@@ -130,7 +130,7 @@ public final class FusedNeighborhoodAttention {
             NaProblem problem, DType dtype, boolean deterministic) {
         long rows = (long) problem.batch() * problem.tokens() * problem.heads();
         long bytes = 4L * rows;
-        if (!deterministic && BackwardLaunch.tensorCoreCandidate(problem, dtype)) {
+        if (BackwardLaunch.fusesDq(problem, dtype, deterministic)) {
             bytes += 4L * rows * problem.headDim();
         }
         if (problem.hasRpb() && !deterministic) {
@@ -143,17 +143,19 @@ public final class FusedNeighborhoodAttention {
      * Queues the backward pass: the gradients of every input from {@code dOut} and the forward's
      * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
      *
-     * <p>Modes. Default ({@code deterministic = false}): on the tensor-core path (fp16/bf16, head
-     * dims 32/64/128, no rpb, no additional tokens) one kernel per key/value tile walks the query
-     * tiles of its inverse neighbourhood, accumulating dk and dv in registers and adding its share
-     * of dq to a float32 accumulator by atomics (5 matrix products per tile pair, the fastest); the
-     * scalar path accumulates the bias gradient by float32 atomics. Atomics make the summation
-     * order, so the last bits, vary from run to run. With {@code deterministic = true}, dq has its
-     * own kernel over query tiles (it recomputes the attention weights: 7 instead of 5 matrix
-     * products, about 1.4x the backward time) and the bias gradient is summed per entry in a fixed
-     * order; every gradient is then bitwise reproducible. Gradients of k, v and the additional
-     * tokens never use atomics. The default favours speed because training tolerates the reordering
-     * noise (far below bf16 resolution); choose deterministic for reproducible runs.
+     * <p>Modes. Both compute dk and dv (and the additional-token gradients) without atomics: on the
+     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb, no additional tokens) one kernel
+     * per key/value tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv
+     * in registers. They differ in dq and the bias gradient. The default ({@code deterministic =
+     * false}) takes the faster measured option, which may use float32 atomics: at head dim 32 the
+     * key/value kernel also adds its share of dq to a float32 accumulator by atomics (5 instead of
+     * 7 matrix products per tile pair); at 64 and 128 the atomics cost more than they save, so dq
+     * gets its own pass over query tiles that recomputes the weights (no atomics); the scalar path
+     * accumulates the bias gradient by atomics. Atomics make the summation order, so the last bits,
+     * vary from run to run. With {@code deterministic = true} dq always takes the separate pass and
+     * the bias gradient is summed per entry in a fixed order (slower with rpb); every gradient is
+     * then bitwise reproducible. The default favours speed because training tolerates reordering
+     * noise far below bf16 resolution.
      *
      * @param problem the problem of the forward call
      * @param dtype element type of every tensor but {@code lse}
