@@ -100,7 +100,7 @@ final class BackwardLaunch {
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 768 * (p.headDim() + 8);
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (deterministic) {
+            if (!fusesDq(p, dtype, deterministic)) {
                 launch(
                         "na_bwd_dq_tc_" + suffix,
                         new int[] {grid, p.heads(), p.batch()},
