@@ -1,0 +1,361 @@
+// The tensor-core forward (fp16/bf16, head dims with an instance): FNA-style.
+//
+// One CTA computes one query tile: a box of tq[0] x tq[1] x tq[2] = BM queries of one dilation
+// group, batch entry and head. It iterates the key/value tiles (boxes of tkv = 64 keys) that cover
+// the union of the tile's windows (the "haloed" box, itself a box because window starts and ends
+// are monotonic), then the additional key/value tokens in runs of 64. Each of the NW warps owns 16
+// query rows: S = Q K^T and O += P V by mma.sync m16n8k16, online softmax in fp32 registers (exp2,
+// scale pre-multiplied by log2 e). A key tile inside the intersection of all windows of the query
+// tile is processed without any mask; other tiles mask per element from coordinates (row windows
+// and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
+#pragma once
+#include "na_mma.cuh"
+
+namespace fwd_tc {
+constexpr int BN = 64;         // keys per key/value tile
+constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
+constexpr float LOG2E = 1.4426950408889634f;
+
+// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
+template <typename T, int D, int NW, int MT>
+struct Config {
+    static constexpr int BM = 16 * MT * NW;
+    static constexpr int NT = 32 * NW;
+    static constexpr int LDS = D + 8;  // padded shared row: ldmatrix rows hit distinct banks
+    static constexpr int CPR = D / 8;  // 16-byte chunks per row
+    static constexpr int RPP = NT / CPR;  // rows per load pass
+    // Java mirrors this in TensorCoreKernel.sharedBytes.
+    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
+};
+}  // namespace fwd_tc
+
+template <typename T, int D, int NW, int MT>
+__device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
+    using C = fwd_tc::Config<T, D, NW, MT>;
+    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
+    extern __shared__ __align__(128) unsigned char smem[];
+    T* sQ = reinterpret_cast<T*>(smem);
+    T* sK = sQ + BM * LDS;      // [2][BN][LDS]
+    T* sV = sK + 2 * BN * LDS;  // [2][BN][LDS]
+    int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
+    int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
+    int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
+    const int N = p.L[0] * p.L[1] * p.L[2];
+
+    // Which dilation group and which query tile of it.
+    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
+    int g[3], ti[3];
+    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
+    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
+    int lg[3], q0[3], q1[3], kvs[3], nkv[3], inS[3], inE[3];
+    bool fullQ = true;
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
+        q0[a] = ti[a] * p.tq[a];
+        if (q0[a] >= lg[a]) return;  // a tile past the end of a shorter group: uniform exit
+        q1[a] = min(q0[a] + p.tq[a], lg[a]);
+        fullQ &= (q1[a] - q0[a] == p.tq[a]);
+        int s0, e0, s1, e1;
+        axis_window(q0[a], lg[a], p.ks[a], p.str[a], p.causal[a], s0, e0);
+        axis_window(q1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], s1, e1);
+        kvs[a] = s0;                                   // haloed box [s0, e1)
+        nkv[a] = (e1 - s0 + p.tkv[a] - 1) / p.tkv[a];
+        inS[a] = s1;                                   // intersection of all windows [s1, e0)
+        inE[a] = e0;
+    }
+    const bool hasRpb = p.rpb != nullptr;
+
+    // Row windows; tile-local key coordinates and token offsets (token_of is linear in x).
+    for (int r = tid; r < BM; r += C::NT) {
+        int rc[3];
+        unflatten(r, p.tq, rc);
+        int* info = sRow + r * fwd_tc::ROW_INFO;
+        bool valid = true;
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            int qi = q0[a] + rc[a];
+            valid &= qi < q1[a];
+            int s, e;
+            axis_window(min(qi, lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], s, e);
+            info[a] = s;
+            info[3 + a] = e;
+            info[6 + a] = qi;
+        }
+        if (!valid) info[3] = info[0];  // empty window: the row sees nothing
+    }
+    for (int c = tid; c < BN; c += C::NT) {
+        int kc[3];
+        unflatten(c, p.tkv, kc);
+        sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
+        sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
+    }
+
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
+
+    // Query tile -> shared (zero rows past the group's end).
+    const T* qg = static_cast<const T*>(p.q);
+    const int chunk = tid % CPR;
+#pragma unroll
+    for (int pass = 0; pass < (BM + RPP - 1) / RPP; ++pass) {
+        int r = tid / CPR + pass * RPP;
+        if (r < BM) {
+            int rc[3], x[3];
+            unflatten(r, p.tq, rc);
+            bool valid = true;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) {
+                x[a] = q0[a] + rc[a];
+                valid &= x[a] < q1[a];
+            }
+            long long off = valid ? ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h) * D : 0;
+            cp_async16(sQ + r * LDS + chunk * 8, qg + off + chunk * 8, valid);
+        }
+    }
+    cp_async_commit();
+    __syncthreads();  // tables visible to the loads below
+
+    const int nNa = nkv[0] * nkv[1] * nkv[2];
+    const int nTiles = nNa + (p.T + BN - 1) / BN;
+    const T* kg = static_cast<const T*>(p.k);
+    const T* vg = static_cast<const T*>(p.v);
+    const T* akg = static_cast<const T*>(p.addk);
+    const T* avg = static_cast<const T*>(p.addv);
+    const long long kvRow0 = static_cast<long long>(b) * N;
+
+    // Origin (group coords) of neighbourhood tile j.
+    auto tile_origin = [&](int j, int* kb) {
+        int tj[3];
+        unflatten(j, nkv, tj);
+#pragma unroll
+        for (int a = 0; a < 3; ++a) kb[a] = kvs[a] + tj[a] * p.tkv[a];
+    };
+    auto load_kv = [&](int j, int stage) {
+        T* dk = sK + stage * BN * LDS;
+        T* dv = sV + stage * BN * LDS;
+        if (j < nNa) {
+            int kb[3];
+            tile_origin(j, kb);
+            const int lim0 = lg[0] - kb[0], lim1 = lg[1] - kb[1], lim2 = lg[2] - kb[2];
+            const long long base = kvRow0 + token_of(p, kb, g);
+#pragma unroll
+            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
+                int c = tid / CPR + pass * RPP;
+                if (c < BN) {
+                    int pk = sKc[c];
+                    bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
+                    long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
+                    cp_async16(dk + c * LDS + chunk * 8, kg + off + chunk * 8, valid);
+                    cp_async16(dv + c * LDS + chunk * 8, vg + off + chunk * 8, valid);
+                }
+            }
+        } else {
+#pragma unroll
+            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
+                int c = tid / CPR + pass * RPP;
+                if (c < BN) {
+                    int t = (j - nNa) * BN + c;
+                    bool valid = t < p.T;
+                    long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
+                    cp_async16(dk + c * LDS + chunk * 8, (valid ? akg : kg) + off + chunk * 8, valid);
+                    cp_async16(dv + c * LDS + chunk * 8, (valid ? avg : vg) + off + chunk * 8, valid);
+                }
+            }
+        }
+    };
+
+    load_kv(0, 0);
+    cp_async_commit();
+
+    float o[MT][D / 8][4];
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+        m[mt][0] = m[mt][1] = -INFINITY;
+        l[mt][0] = l[mt][1] = 0.f;
+    }
+    const float sl2 = p.scale_log2;
+    const int wrow = warp * 16 * MT;  // first query row of this warp
+
+    for (int j = 0; j < nTiles; ++j) {
+        if (j + 1 < nTiles) {
+            load_kv(j + 1, (j + 1) & 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const T* ks = sK + (j & 1) * BN * LDS;
+        const T* vs = sV + (j & 1) * BN * LDS;
+
+        float s[MT][BN / 8][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) {
+            uint32_t qf[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+                ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+            for (int nb = 0; nb < BN / 16; ++nb) {
+                uint32_t bk[4];
+                ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
+                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                }
+            }
+        }
+
+        // Logits in the log2 domain; mask unless the tile is inside every window of the query tile.
+        bool unmasked;
+        int kb[3];
+        if (j < nNa) {
+            tile_origin(j, kb);
+            unmasked = fullQ && !hasRpb;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) unmasked &= kb[a] >= inS[a] && kb[a] + p.tkv[a] <= inE[a];
+        } else {
+            unmasked = (j - nNa + 1) * BN <= p.T;
+        }
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+            if (unmasked) {
+#pragma unroll
+                for (int i = 0; i < BN / 8; ++i) {
+                    s[mt][i][0] *= sl2; s[mt][i][1] *= sl2; s[mt][i][2] *= sl2; s[mt][i][3] *= sl2;
+                }
+            } else if (j < nNa) {
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int* info = sRow + (wrow + mt * 16 + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
+                    // Bit c of `keep`: tile-local key c lies in this row's window.
+                    uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
+                    keep >>= (lane & 3) * 2;
+                    if (hasRpb) {
+                        int qi[3] = {info[6], info[7], info[8]};
+#pragma unroll
+                        for (int i = 0; i < BN / 8; ++i) {
+#pragma unroll
+                            for (int e = 0; e < 2; ++e) {
+                                float& x = s[mt][i][half * 2 + e];
+                                if ((keep >> (i * 8 + e)) & 1) {
+                                    int pk = sKc[i * 8 + (lane & 3) * 2 + e];
+                                    int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
+                                    x = x * sl2 + fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
+                                } else {
+                                    x = -INFINITY;
+                                }
+                            }
+                        }
+                    } else {
+                        apply_mask(s[mt], half, keep, sl2);
+                    }
+                }
+            } else {
+                const int left = p.T - (j - nNa) * BN;
+#pragma unroll
+                for (int i = 0; i < BN / 8; ++i) {
+#pragma unroll
+                    for (int e = 0; e < 4; ++e) {
+                        bool keep = i * 8 + (lane & 3) * 2 + (e & 1) < left;
+                        s[mt][i][e] = keep ? s[mt][i][e] * sl2 : -INFINITY;
+                    }
+                }
+            }
+
+            // Online softmax (rows lane/4 and lane/4 + 8 of the m16 block).
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                float mx = m[mt][half];
+#pragma unroll
+                for (int i = 0; i < BN / 8; ++i) mx = fmaxf(mx, fmaxf(s[mt][i][2 * half], s[mt][i][2 * half + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float mu = mx == -INFINITY ? 0.f : mx;
+                const float corr = fast_exp2(m[mt][half] - mu);
+                m[mt][half] = mx;
+                float rs = 0.f;
+#pragma unroll
+                for (int i = 0; i < BN / 8; ++i) {
+                    s[mt][i][2 * half] = fast_exp2(s[mt][i][2 * half] - mu);
+                    s[mt][i][2 * half + 1] = fast_exp2(s[mt][i][2 * half + 1] - mu);
+                    rs += s[mt][i][2 * half] + s[mt][i][2 * half + 1];
+                }
+                l[mt][half] = l[mt][half] * corr + rs;
+                if (__any_sync(0xffffffffu, corr != 1.f)) {  // the row maxima moved: rescale O
+#pragma unroll
+                    for (int i = 0; i < D / 8; ++i) {
+                        o[mt][i][2 * half] *= corr;
+                        o[mt][i][2 * half + 1] *= corr;
+                    }
+                }
+            }
+        }
+
+        // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
+#pragma unroll
+            for (int db = 0; db < D / 16; ++db) {
+                uint32_t bv[4];
+                ldsm_x4_t(bv, vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816<T>(o[mt][2 * db], pa[mt], bv);
+                    mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
+                }
+            }
+        }
+        __syncthreads();
+    }
+
+    // Epilogue: normalize, write O and the natural-log LSE of valid rows.
+    T* og = static_cast<T*>(p.o);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            float lt = l[mt][half];
+            lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+            lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+            const int r = wrow + mt * 16 + (lane >> 2) + half * 8;
+            int rc[3], x[3];
+            unflatten(r, p.tq, rc);
+            bool valid = true;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) {
+                x[a] = q0[a] + rc[a];
+                valid &= x[a] < q1[a];
+            }
+            if (!valid) continue;
+            const long long row = (static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h;
+            const float inv = 1.f / lt;
+            T* orow = og + row * D + (lane & 3) * 2;
+#pragma unroll
+            for (int i = 0; i < D / 8; ++i)
+                *reinterpret_cast<uint32_t*>(orow + i * 8) = pack2<T>(o[mt][i][2 * half] * inv, o[mt][i][2 * half + 1] * inv);
+            if ((lane & 3) == 0) p.lse[row] = (m[mt][half] + __log2f(lt)) * 0.6931471805599453f;
+        }
+    }
+}

@@ -1,0 +1,237 @@
+package ai.natten.cuda;
+
+import ai.natten.core.NaProblem;
+import ai.natten.cuda.KernelParams.Slot;
+import java.util.function.Supplier;
+import jcuda.Pointer;
+import jcuda.driver.JCudaDriver;
+
+/**
+ * The kernel sequence of one backward call ({@link FusedNeighborhoodAttention#backward}): delta
+ * pre-pass, dq, dk/dv, additional-token gradients, bias gradient; workspace allocated on the stream
+ * when the caller gives none.
+ */
+final class BackwardLaunch {
+
+    private static final int TILE = 64;
+
+    private final DeviceModule module;
+    private final NaProblem p;
+    private final DType dtype;
+    private final BackwardTensors t;
+    private final boolean deterministic;
+    private final long stream;
+
+    BackwardLaunch(
+            DeviceModule module,
+            NaProblem p,
+            DType dtype,
+            BackwardTensors t,
+            boolean deterministic,
+            long stream) {
+        this.module = module;
+        this.p = p;
+        this.dtype = dtype;
+        this.t = t;
+        this.deterministic = deterministic;
+        this.stream = stream;
+    }
+
+    /**
+     * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
+     * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
+     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%).
+     */
+    private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
+
+    /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
+    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+        return !deterministic
+                && tensorCoreCandidate(p, dtype)
+                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    }
+
+    /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
+    static boolean tensorCoreCandidate(NaProblem p, DType dtype) {
+        return dtype != DType.FLOAT32
+                && TensorCoreKernel.hasInstance(p.headDim())
+                && !p.hasRpb()
+                && p.additionalTokens() == 0;
+    }
+
+    void run() {
+        long bytes = FusedNeighborhoodAttention.backwardWorkspaceBytes(p, dtype, deterministic);
+        if (t.workspace != 0) {
+            launchAll(t.workspace);
+            return;
+        }
+        module.inContext(
+                () -> {
+                    DevicePointer ws = new DevicePointer();
+                    CudaDriver.check(
+                            JCudaDriver.cuMemAllocAsync(ws, bytes, CudaDriver.stream(stream)),
+                            () -> "cuMemAllocAsync(" + bytes + " bytes) for backward workspace");
+                    try {
+                        launchAll(ws.address());
+                    } finally {
+                        CudaDriver.check(
+                                JCudaDriver.cuMemFreeAsync(ws, CudaDriver.stream(stream)),
+                                () -> "cuMemFreeAsync(backward workspace)");
+                    }
+                    return null;
+                });
+    }
+
+    /** Workspace: delta [rows] float32, then the dq or the rpb-gradient accumulator. */
+    private void launchAll(long workspace) {
+        long rows = (long) p.batch() * p.tokens() * p.heads();
+        long delta = workspace;
+        long accumulator = workspace + 4 * rows;
+        KernelParams params = base().set(Slot.DELTA, delta);
+        launchRows("na_bwd_delta_", rows, params);
+        boolean tensorCores =
+                tensorCoreCandidate(p, dtype)
+                        && FusedNeighborhoodAttention.aligned16(
+                                t.q, t.k, t.v, t.dOut, t.dq, t.dk, t.dv);
+        if (tensorCores) {
+            TilePlan plan = TilePlan.choose(p, TILE, TILE);
+            params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
+            int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
+            String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
+            int shared = 768 * (p.headDim() + 8);
+            int[] kvGrid = {grid, p.kvHeads(), p.batch()};
+            if (!fusesDq(p, dtype, deterministic)) {
+                launch(
+                        "na_bwd_dq_tc_" + suffix,
+                        new int[] {grid, p.heads(), p.batch()},
+                        shared + 2048,
+                        params,
+                        plan);
+                launch("na_bwd_dkdv_tc_" + suffix, kvGrid, shared + 3072, params, plan);
+            } else {
+                long elements = rows * p.headDim();
+                memsetZero(accumulator, elements, "dq accumulator");
+                int sharedDs = TILE * (TILE + 8) * 2;
+                launch(
+                        "na_bwd_dkdv_dq_tc_" + suffix,
+                        kvGrid,
+                        shared + 3072 + sharedDs,
+                        base().set(Slot.DELTA, delta)
+                                .set(Slot.D_Q, accumulator)
+                                .tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
+                        plan);
+                convert(t.dq, accumulator, elements, p.scale(), "dq");
+            }
+        } else {
+            boolean rpbAtomics = p.hasRpb() && !deterministic;
+            if (rpbAtomics) {
+                memsetZero(
+                        accumulator,
+                        (long) p.heads() * p.rpbSizePerHead(),
+                        "rpb gradient accumulator");
+            }
+            launchRows(
+                    "na_bwd_dq_simple_",
+                    rows,
+                    base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAtomics ? accumulator : 0));
+            launchRows("na_bwd_dkdv_simple_", (long) p.batch() * p.tokens() * p.kvHeads(), params);
+        }
+        if (p.additionalTokens() > 0) {
+            launchRows(
+                    "na_bwd_dadd_simple_",
+                    (long) p.batch() * p.additionalTokens() * p.kvHeads(),
+                    params);
+        }
+        if (p.hasRpb()) {
+            int entries = p.heads() * p.rpbSizePerHead();
+            if (deterministic) {
+                module.launch(
+                        "na_bwd_drpb_ordered_" + dtype.kernelSuffix(),
+                        new int[] {entries, 1, 1},
+                        128,
+                        0,
+                        stream,
+                        base().set(Slot.DELTA, delta).set(Slot.D_RPB, t.dRpb).arguments(),
+                        describe(() -> "ordered rpb gradient"));
+            } else {
+                convert(t.dRpb, accumulator, entries, 1f, "rpb gradient");
+            }
+        }
+    }
+
+    private void memsetZero(long address, long floats, String what) {
+        module.inContext(
+                () -> {
+                    CudaDriver.check(
+                            JCudaDriver.cuMemsetD32Async(
+                                    CudaDriver.pointer(address),
+                                    0,
+                                    floats,
+                                    CudaDriver.stream(stream)),
+                            () -> "cuMemsetD32Async(" + what + ")");
+                    return null;
+                });
+    }
+
+    /** Queues {@code out = scale * in}, float32 accumulators to the dtype. */
+    private void convert(long out, long in, long n, float scale, String what) {
+        Pointer args =
+                Pointer.to(
+                        Pointer.to(new long[] {out}),
+                        Pointer.to(new long[] {in}),
+                        Pointer.to(new long[] {n}),
+                        Pointer.to(new float[] {scale}));
+        int blocks = (int) Math.min(4096, (n + 255) / 256);
+        module.launch(
+                "na_convert_f32_" + dtype.kernelSuffix(),
+                new int[] {blocks, 1, 1},
+                256,
+                0,
+                stream,
+                args,
+                describe(() -> what));
+    }
+
+    /** Parameters with every tensor address of the call (the bias-gradient slot left empty). */
+    private KernelParams base() {
+        return new KernelParams(p)
+                .set(Slot.Q, t.q)
+                .set(Slot.K, t.k)
+                .set(Slot.V, t.v)
+                .set(Slot.OUT, t.out)
+                .set(Slot.LSE, t.lse)
+                .set(Slot.RPB, t.rpb)
+                .set(Slot.ADDITIONAL_K, t.additionalK)
+                .set(Slot.ADDITIONAL_V, t.additionalV)
+                .set(Slot.D_OUT, t.dOut)
+                .set(Slot.D_Q, t.dq)
+                .set(Slot.D_K, t.dk)
+                .set(Slot.D_V, t.dv)
+                .set(Slot.D_ADDITIONAL_K, t.dAdditionalK)
+                .set(Slot.D_ADDITIONAL_V, t.dAdditionalV);
+    }
+
+    /** Launches a one-warp-per-row kernel over {@code rows} rows. */
+    private void launchRows(String prefix, long rows, KernelParams params) {
+        int blocks = FusedNeighborhoodAttention.gridSize("rows", (rows + 3) / 4);
+        module.launch(
+                prefix + dtype.kernelSuffix(),
+                new int[] {blocks, 1, 1},
+                128,
+                0,
+                stream,
+                params.arguments(),
+                describe(() -> "scalar"));
+    }
+
+    /** Launches a tensor-core kernel of 4 warps. */
+    private void launch(String kernel, int[] grid, int shared, KernelParams params, TilePlan plan) {
+        module.launch(
+                kernel, grid, 128, shared, stream, params.arguments(), describe(plan::toString));
+    }
+
+    private Supplier<String> describe(Supplier<String> variant) {
+        return FusedNeighborhoodAttention.describe(
+                "backward" + (deterministic ? " (deterministic)" : ""), p, dtype, variant);
+    }
+}
