@@ -13,9 +13,9 @@ import ai.natten.core.NaProblem;
  * precomputed index, batched matmul, softmax, batched matmul. Runs wherever DJL runs and DJL's
  * autograd differentiates it. Memory grows with {@code B * N * K * kvHeads * D}.
  *
- * <p>float16 inputs are computed in float32 and the output cast back; float32 and float64 run in
- * their own type; bfloat16 runs in bfloat16 (PyTorch accumulates its matmuls and softmax in
- * float32), since DJL cannot cast to bfloat16.
+ * <p>float16 and bfloat16 inputs are computed in float32 and the output cast back (bfloat16 through
+ * the engine extension, the only way DJL 0.35 can make a bfloat16 array); float32 and float64 run
+ * in their own type.
  */
 final class CompositeAttention {
 
@@ -25,15 +25,22 @@ final class CompositeAttention {
      * Computes neighborhood attention.
      *
      * @param problem the validated problem
+     * @param inputType the inputs' data type
      * @param q query {@code [B, *spatial, heads, D]}
      * @param k key {@code [B, *spatial, kvHeads, D]}
      * @param v value {@code [B, *spatial, kvHeads, D]}
      * @param extras bias and additional tokens
      * @return the output {@code [B, *spatial, heads, D]}
      */
-    static NDArray forward(NaProblem problem, NDArray q, NDArray k, NDArray v, NaExtras extras) {
-        DataType inputType = q.getDataType();
-        DataType work = inputType == DataType.FLOAT16 ? DataType.FLOAT32 : inputType;
+    static NDArray forward(
+            NaProblem problem,
+            DataType inputType,
+            NDArray q,
+            NDArray k,
+            NDArray v,
+            NaExtras extras) {
+        boolean halfPrecision = inputType == DataType.FLOAT16 || inputType == DataType.BFLOAT16;
+        DataType work = halfPrecision ? DataType.FLOAT32 : inputType;
         NeighbourIndex index = NeighbourIndex.of(problem);
         NDManager manager = q.getManager();
         int b = problem.batch();
@@ -85,7 +92,11 @@ final class CompositeAttention {
             NDList parts = weights.split(new long[] {neighbours}, 4);
             out = parts.get(0).matMul(values).add(parts.get(1).matMul(extraValues));
         }
-        return cast(out.reshape(q.getShape()), inputType);
+        out = out.reshape(q.getShape());
+        if (inputType == DataType.BFLOAT16) {
+            return TorchExtension.toBfloat16(out);
+        }
+        return cast(out, inputType);
     }
 
     private static NDArray cast(NDArray array, DataType type) {

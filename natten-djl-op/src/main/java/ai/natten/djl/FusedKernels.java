@@ -1,0 +1,58 @@
+package ai.natten.djl;
+
+import ai.djl.ndarray.types.DataType;
+import ai.natten.core.NaProblem;
+
+/**
+ * The fused CUDA kernels as the DJL operator sees them: launches over raw device addresses on a
+ * given CUDA stream (PyTorch's current one), on the current device's primary context.
+ */
+interface FusedKernels {
+
+    /** Returns whether the kernels can run in this process (CUDA driver, GPU, kernel images). */
+    Availability availability();
+
+    /**
+     * Returns why the kernels cannot compute this problem in this data type, or null if they can.
+     */
+    String unsupported(NaProblem problem, DataType type);
+
+    /** Computes out and the log-sum-exp from q, k, v (and rpb, additional k/v). */
+    void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
+
+    /** Computes the gradients from dOut, q, k, v, out and the log-sum-exp. */
+    void backward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
+
+    /** Returns the kernels of this build. */
+    static FusedKernels installed() {
+        return Missing.INSTANCE;
+    }
+
+    /** Stands in while the build has no fused kernels. */
+    final class Missing implements FusedKernels {
+
+        static final Missing INSTANCE = new Missing();
+
+        private Missing() {}
+
+        @Override
+        public Availability availability() {
+            return Availability.unavailable("this build has no fused CUDA kernels");
+        }
+
+        @Override
+        public String unsupported(NaProblem problem, DataType type) {
+            return availability().reason();
+        }
+
+        @Override
+        public void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
+            throw new IllegalStateException(availability().reason());
+        }
+
+        @Override
+        public void backward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
+            throw new IllegalStateException(availability().reason());
+        }
+    }
+}
