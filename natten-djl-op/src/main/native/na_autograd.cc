@@ -86,8 +86,14 @@ int64_t CurrentStream(const Tensor& like) {
   throw std::invalid_argument("the fused backend needs CUDA tensors, got " + like.device().str());
 }
 
-Tensor Contiguous(const Tensor& tensor) {
-  return tensor.defined() ? tensor.contiguous() : tensor;
+// Absent optional inputs travel through autograd as empty placeholders (Function::apply describes
+// every tensor argument, which an undefined tensor cannot be); inside the op they are undefined.
+Tensor Placeholder(const Tensor& tensor, const Tensor& like) {
+  return tensor.defined() ? tensor : torch::empty({0}, like.options());
+}
+
+Tensor Optional(const Tensor& tensor) {
+  return tensor.numel() > 0 ? tensor.contiguous() : Tensor();
 }
 
 Tensor ZerosLike(const Tensor& tensor) {
@@ -103,9 +109,9 @@ struct NeighborhoodAttentionFunction
     slots[kQ] = q.contiguous();
     slots[kK] = k.contiguous();
     slots[kV] = v.contiguous();
-    slots[kRpb] = Contiguous(rpb);
-    slots[kAdditionalK] = Contiguous(additional_k);
-    slots[kAdditionalV] = Contiguous(additional_v);
+    slots[kRpb] = Optional(rpb);
+    slots[kAdditionalK] = Optional(additional_k);
+    slots[kAdditionalV] = Optional(additional_v);
     slots[kOut] = torch::empty_like(slots[kQ]);
     std::vector<int64_t> lse_shape(q.sizes().begin(), q.sizes().end() - 1);
     slots[kLse] = torch::empty(lse_shape, q.options().dtype(torch::kFloat32));
@@ -159,10 +165,12 @@ extern "C" JNIEXPORT jlong JNICALL Java_ai_natten_djl_TorchNative_neighborhoodAt
     throw std::invalid_argument("call must not be null");
   }
   auto java_call = c10::make_intrusive<JavaCall>(env, call);
+  Tensor query = natten::RequireTensor(q, "q");
   variable_list outputs = NeighborhoodAttentionFunction::apply(
-      natten::RequireTensor(q, "q"), natten::RequireTensor(k, "k"), natten::RequireTensor(v, "v"),
-      natten::FromHandle(rpb), natten::FromHandle(additional_k), natten::FromHandle(additional_v),
-      java_call);
+      query, natten::RequireTensor(k, "k"), natten::RequireTensor(v, "v"),
+      Placeholder(natten::FromHandle(rpb), query),
+      Placeholder(natten::FromHandle(additional_k), query),
+      Placeholder(natten::FromHandle(additional_v), query), java_call);
   return natten::ToHandle(outputs[0]);
   NATTEN_JNI_END(0)
 }
