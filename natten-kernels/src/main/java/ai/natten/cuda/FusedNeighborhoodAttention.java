@@ -1,0 +1,193 @@
+package ai.natten.cuda;
+
+import ai.natten.core.NaProblem;
+import ai.natten.cuda.KernelParams.Slot;
+import java.util.function.Supplier;
+
+/**
+ * Fused neighborhood attention on CUDA devices over raw device pointers, without DJL.
+ *
+ * <p>Tensors are dense row-major device buffers in the heads-last layouts of {@link NaProblem}:
+ * {@code q}, {@code out} {@code [B, *spatial, heads, D]}; {@code k}, {@code v} {@code [B, *spatial,
+ * kvHeads, D]}; {@code lse} {@code [B, *spatial, heads]} float32 (natural log); {@code rpb} {@code
+ * [heads, 2k0-1, ...]}; additional keys/values {@code [B, T, kvHeads, D]}. All but {@code lse} have
+ * the element type given by {@link DType}. Optional tensors are passed as address 0. Work is queued
+ * on the given stream ({@code CUstream} handle, 0 for the legacy default stream) in the primary
+ * context of the device that owns {@code q}; calls return before the kernels finish.
+ *
+ * <p>Kernels: float16 and bfloat16 with head dims 32, 64 and 128 (and 16-byte aligned buffers) run
+ * on the tensor cores (mma.sync, float32 accumulation and softmax); every other supported case
+ * (float32, other head dims) runs a scalar kernel that is exact in float32 but slower. Head dims
+ * must be multiples of 8 up to 256.
+ */
+public final class FusedNeighborhoodAttention {
+
+    private static final int QUERY_TILE = 64;
+    private static final int KV_TILE = 64;
+    private static final int TC_WARPS = 4;
+    private static final int MAX_HEAD_DIM = 256;
+
+    private FusedNeighborhoodAttention() {}
+
+    /** Returns whether the fused kernels can run here (driver, a GPU of sm_80+, the fatbin). */
+    public static boolean isAvailable() {
+        return CudaDriver.unavailableReason() == null;
+    }
+
+    /** Returns why the fused kernels cannot run here, or null when they can. Never throws. */
+    public static String unavailableReason() {
+        return CudaDriver.unavailableReason();
+    }
+
+    /**
+     * Queues the forward pass: {@code out} and {@code lse} from {@code q}, {@code k}, {@code v}.
+     *
+     * @param problem the validated problem (shapes, windows, scale, GQA, rpb, additional tokens)
+     * @param dtype element type of every tensor but {@code lse}
+     * @param q query {@code [B, *spatial, heads, D]}
+     * @param k key {@code [B, *spatial, kvHeads, D]}
+     * @param v value {@code [B, *spatial, kvHeads, D]}
+     * @param out output {@code [B, *spatial, heads, D]}, written
+     * @param lse log-sum-exp {@code [B, *spatial, heads]} float32, written
+     * @param rpb relative positional bias {@code [heads, 2k0-1, ...]}, 0 unless the problem has one
+     * @param additionalK additional keys {@code [B, T, kvHeads, D]}, 0 unless T > 0
+     * @param additionalV additional values {@code [B, T, kvHeads, D]}, 0 unless T > 0
+     * @param stream raw {@code CUstream} handle, 0 for the legacy default stream
+     * @throws IllegalArgumentException on an unsupported head dim, missing, superfluous or
+     *     misaligned pointers
+     * @throws IllegalStateException when the fused kernels are unavailable
+     * @throws CudaException when the driver rejects the launch
+     */
+    public static void forward(
+            NaProblem problem,
+            DType dtype,
+            long q,
+            long k,
+            long v,
+            long out,
+            long lse,
+            long rpb,
+            long additionalK,
+            long additionalV,
+            long stream) {
+        checkProblem(problem, dtype);
+        require("q", q, dtype);
+        require("k", k, dtype);
+        require("v", v, dtype);
+        require("out", out, dtype);
+        require("lse", lse, DType.FLOAT32);
+        optional("rpb", rpb, problem.hasRpb(), dtype);
+        optional("additional_k", additionalK, problem.additionalTokens() > 0, dtype);
+        optional("additional_v", additionalV, problem.additionalTokens() > 0, dtype);
+        DeviceModule module = CudaDriver.module(CudaDriver.deviceOf(q));
+        KernelParams params =
+                new KernelParams(problem)
+                        .set(Slot.Q, q)
+                        .set(Slot.K, k)
+                        .set(Slot.V, v)
+                        .set(Slot.OUT, out)
+                        .set(Slot.LSE, lse)
+                        .set(Slot.RPB, rpb)
+                        .set(Slot.ADDITIONAL_K, additionalK)
+                        .set(Slot.ADDITIONAL_V, additionalV);
+        boolean tensorCores =
+                dtype != DType.FLOAT32
+                        && hasTensorCoreInstance(problem.headDim())
+                        && aligned16(q, k, v, out, additionalK, additionalV);
+        if (tensorCores) {
+            TilePlan plan = TilePlan.choose(problem, QUERY_TILE, KV_TILE);
+            params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
+            int d = problem.headDim();
+            String kernel = "na_fwd_tc_" + dtype.kernelSuffix() + "_d" + d + "_w" + TC_WARPS;
+            int shared =
+                    (QUERY_TILE * (d + 8) + 4 * KV_TILE * (d + 8)) * 2
+                            + (QUERY_TILE * 9 + KV_TILE) * 4;
+            module.launch(
+                    kernel,
+                    new int[] {
+                        gridSize("query tiles", plan.gridX()), problem.heads(), problem.batch()
+                    },
+                    32 * TC_WARPS,
+                    shared,
+                    stream,
+                    params.arguments(),
+                    describe("forward", problem, dtype, plan::toString));
+        } else {
+            long warps = (long) problem.batch() * problem.tokens() * problem.heads();
+            module.launch(
+                    "na_fwd_simple_" + dtype.kernelSuffix(),
+                    new int[] {gridSize("query rows", (warps + 3) / 4), 1, 1},
+                    128,
+                    0,
+                    stream,
+                    params.arguments(),
+                    describe("forward", problem, dtype, () -> "scalar"));
+        }
+    }
+
+    private static boolean hasTensorCoreInstance(int headDim) {
+        return headDim == 32 || headDim == 64 || headDim == 128;
+    }
+
+    static void checkProblem(NaProblem problem, DType dtype) {
+        if (problem == null) {
+            throw new IllegalArgumentException("problem is required");
+        }
+        if (dtype == null) {
+            throw new IllegalArgumentException("dtype is required");
+        }
+        int d = problem.headDim();
+        if (d % 8 != 0 || d > MAX_HEAD_DIM) {
+            throw new IllegalArgumentException(
+                    "head_dim must be a multiple of 8 up to "
+                            + MAX_HEAD_DIM
+                            + " for the fused kernels, got "
+                            + d);
+        }
+    }
+
+    static void require(String name, long address, DType dtype) {
+        if (address == 0) {
+            throw new IllegalArgumentException(name + " is required (device address is 0)");
+        }
+        if (address % dtype.bytes() != 0) {
+            throw new IllegalArgumentException(
+                    name
+                            + " must be aligned to its "
+                            + dtype.bytes()
+                            + "-byte elements, got address 0x"
+                            + Long.toHexString(address));
+        }
+    }
+
+    static void optional(String name, long address, boolean expected, DType dtype) {
+        if (expected) {
+            require(name, address, dtype);
+        } else if (address != 0) {
+            throw new IllegalArgumentException(
+                    name + " must be 0: the problem has none (see NaProblem)");
+        }
+    }
+
+    static boolean aligned16(long... addresses) {
+        for (long address : addresses) {
+            if (address % 16 != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static int gridSize(String what, long blocks) {
+        if (blocks > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(
+                    "problem too large: " + blocks + " blocks of " + what + " exceed the grid");
+        }
+        return (int) blocks;
+    }
+
+    static Supplier<String> describe(
+            String pass, NaProblem problem, DType dtype, Supplier<String> variant) {
+        return () -> pass + " " + dtype + " " + problem + " (" + variant.get() + ")";
+    }
+}

@@ -1,0 +1,159 @@
+package ai.natten.cuda;
+
+import ai.natten.core.AxisWindow;
+import ai.natten.core.NaProblem;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The query-tile and key/value-tile shapes (boxes, in dilation-group coordinates, rank padded to 3)
+ * of the tensor-core kernels for one problem.
+ *
+ * <p>Chosen by a cost model over every power-of-two box of the fixed tile sizes: the work of a
+ * query tile is the number of key/value tiles covering its haloed box, plus a constant for loading
+ * the queries and writing the output; the model sums it over the query tiles of the longest
+ * dilation group. Per axis the halo count only depends on that axis, so the sum factorizes. Plans
+ * are cached per window geometry.
+ */
+final class TilePlan {
+
+    /** Cost of a query tile's prologue and epilogue, in key/value tiles. */
+    private static final double TILE_OVERHEAD = 1.0;
+
+    private static final int AXES = 3;
+    private static final ConcurrentHashMap<String, TilePlan> CACHE = new ConcurrentHashMap<>();
+
+    private final int[] queryTile;
+    private final int[] kvTile;
+    private final int[] tileCounts;
+    private final int groups;
+
+    private TilePlan(int[] queryTile, int[] kvTile, int[] tileCounts, int groups) {
+        this.queryTile = queryTile;
+        this.kvTile = kvTile;
+        this.tileCounts = tileCounts;
+        this.groups = groups;
+    }
+
+    /**
+     * Returns the cheapest plan for tiles of {@code queryTileSize} queries and {@code kvTileSize}
+     * keys (both powers of two).
+     */
+    static TilePlan choose(NaProblem p, int queryTileSize, int kvTileSize) {
+        StringBuilder key =
+                new StringBuilder().append(queryTileSize).append('/').append(kvTileSize);
+        for (int axis = 0; axis < p.rank(); axis++) {
+            key.append('/').append(p.window(axis));
+        }
+        return CACHE.computeIfAbsent(key.toString(), k -> search(p, queryTileSize, kvTileSize));
+    }
+
+    private static TilePlan search(NaProblem p, int queryTileSize, int kvTileSize) {
+        AxisWindow[] windows = paddedWindows(p);
+        double best = Double.POSITIVE_INFINITY;
+        int[] bestQ = null;
+        int[] bestKv = null;
+        for (int[] q : boxes(windows, queryTileSize)) {
+            for (int[] kv : boxes(windows, kvTileSize)) {
+                double haloTiles = 1;
+                double queryTiles = 1;
+                for (int a = 0; a < AXES; a++) {
+                    haloTiles *= haloTileSum(windows[a], q[a], kv[a]);
+                    queryTiles *= tileCount(windows[a], q[a]);
+                }
+                double cost = haloTiles + TILE_OVERHEAD * queryTiles;
+                if (cost < best) {
+                    best = cost;
+                    bestQ = q;
+                    bestKv = kv;
+                }
+            }
+        }
+        int[] counts = new int[AXES];
+        int groups = 1;
+        for (int a = 0; a < AXES; a++) {
+            counts[a] = tileCount(windows[a], bestQ[a]);
+            groups *= windows[a] == null ? 1 : windows[a].dilation();
+        }
+        return new TilePlan(bestQ, bestKv, counts, groups);
+    }
+
+    /** The problem's windows in padded slots (null for a padding axis of length 1). */
+    private static AxisWindow[] paddedWindows(NaProblem p) {
+        AxisWindow[] windows = new AxisWindow[AXES];
+        for (int axis = 0; axis < p.rank(); axis++) {
+            windows[AXES - p.rank() + axis] = p.window(axis);
+        }
+        return windows;
+    }
+
+    /** Every power-of-two box of {@code size} elements with extent 1 on padding axes. */
+    private static List<int[]> boxes(AxisWindow[] windows, int size) {
+        List<int[]> result = new ArrayList<>();
+        for (int a = 1; a <= size; a *= 2) {
+            for (int b = 1; a * b <= size; b *= 2) {
+                int[] box = {a, b, size / (a * b)};
+                boolean fits = true;
+                for (int axis = 0; axis < AXES; axis++) {
+                    fits &= windows[axis] != null || box[axis] == 1;
+                }
+                if (fits) {
+                    result.add(box);
+                }
+            }
+        }
+        return result;
+    }
+
+    /** Group length of the longest dilation group (group 0). */
+    private static int longestGroup(AxisWindow w) {
+        return w == null ? 1 : w.groupLength(0);
+    }
+
+    private static int tileCount(AxisWindow w, int tile) {
+        return (longestGroup(w) + tile - 1) / tile;
+    }
+
+    /** Sum over the query tiles of one axis of the key/value tiles covering each one's halo. */
+    private static long haloTileSum(AxisWindow w, int queryTile, int kvTile) {
+        if (w == null) {
+            return 1;
+        }
+        int lg = longestGroup(w);
+        int d = w.dilation();
+        long sum = 0;
+        for (int q0 = 0; q0 < lg; q0 += queryTile) {
+            int last = Math.min(q0 + queryTile, lg) - 1;
+            int halo = w.end(last * d) - w.start(q0 * d);
+            sum += (halo + kvTile - 1) / kvTile;
+        }
+        return sum;
+    }
+
+    /** Query tile shape per padded axis. */
+    int[] queryTile() {
+        return queryTile.clone();
+    }
+
+    /** Key/value tile shape per padded axis. */
+    int[] kvTile() {
+        return kvTile.clone();
+    }
+
+    /** Query tiles per padded axis of the longest dilation group. */
+    int[] tileCounts() {
+        return tileCounts.clone();
+    }
+
+    /** Number of CTAs along grid x: dilation groups times query tiles per group. */
+    long gridX() {
+        return (long) groups * tileCounts[0] * tileCounts[1] * tileCounts[2];
+    }
+
+    @Override
+    public String toString() {
+        return "q" + Arrays.toString(queryTile) + " kv" + Arrays.toString(kvTile);
+    }
+}

@@ -1,0 +1,196 @@
+package ai.natten.cuda.bench;
+
+import ai.natten.core.NaOptions;
+import ai.natten.core.NaProblem;
+import ai.natten.cuda.DType;
+import ai.natten.cuda.DeviceBuffer;
+import ai.natten.cuda.FusedNeighborhoodAttention;
+import ai.natten.cuda.GpuTimer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Benchmarks the fused kernels on the problem set of {@code shared/bench/peer_flex.py} (same names,
+ * shapes, batch, heads, head dims, bfloat16): median of CUDA-event timings after warm-up, and
+ * effective TFLOP/s counting only the neighborhood work, {@code 4 * B * H * N * prod(k) * D}
+ * forward ({@code 3.5x} that for forward + backward).
+ *
+ * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N]}. Prints one JSON line per
+ * problem, then a table.
+ */
+public final class KernelBench {
+
+    /** One benchmark problem, as in peer_flex.py. */
+    record Case(
+            String name,
+            int batch,
+            int heads,
+            int[] shape,
+            int[] kernel,
+            int[] dilation,
+            boolean[] causal,
+            int headDim) {
+
+        NaProblem problem() {
+            return NaProblem.builder()
+                    .setOptions(
+                            NaOptions.builder()
+                                    .setKernelSize(kernel)
+                                    .optDilation(dilation)
+                                    .optCausal(causal)
+                                    .build())
+                    .setBatch(batch)
+                    .setSpatialSize(shape)
+                    .setHeads(heads)
+                    .setHeadDim(headDim)
+                    .build();
+        }
+
+        double forwardFlops() {
+            double n = 4.0 * batch * heads * headDim;
+            for (int axis = 0; axis < shape.length; axis++) {
+                n *= (double) shape[axis] * kernel[axis];
+            }
+            return n;
+        }
+    }
+
+    static final List<Case> CASES =
+            List.of(
+                    new Case(
+                            "nat-tiny-s1",
+                            32,
+                            2,
+                            ints(56, 56),
+                            ints(7, 7),
+                            ints(1, 1),
+                            bools(false, false),
+                            32),
+                    new Case(
+                            "dinat-s1-dil",
+                            32,
+                            2,
+                            ints(56, 56),
+                            ints(7, 7),
+                            ints(8, 8),
+                            bools(false, false),
+                            32),
+                    new Case(
+                            "2d-128-k31",
+                            1,
+                            24,
+                            ints(128, 128),
+                            ints(31, 31),
+                            ints(1, 1),
+                            bools(false, false),
+                            128),
+                    new Case(
+                            "2d-96-k13-h64",
+                            4,
+                            16,
+                            ints(96, 96),
+                            ints(13, 13),
+                            ints(1, 1),
+                            bools(false, false),
+                            64),
+                    new Case(
+                            "1d-32k-k4095",
+                            2,
+                            16,
+                            ints(32768),
+                            ints(4095),
+                            ints(1),
+                            bools(false),
+                            128),
+                    new Case(
+                            "3d-16x48x80-k(7,15,23)",
+                            1,
+                            24,
+                            ints(16, 48, 80),
+                            ints(7, 15, 23),
+                            ints(1, 1, 1),
+                            bools(false, false, false),
+                            128),
+                    new Case(
+                            "3d-causal-t",
+                            1,
+                            16,
+                            ints(16, 32, 32),
+                            ints(5, 9, 9),
+                            ints(1, 1, 1),
+                            bools(true, false, false),
+                            128));
+
+    private KernelBench() {}
+
+    /** Runs the benchmark; see the class comment for arguments. */
+    public static void main(String[] args) {
+        List<String> argList = Arrays.asList(args);
+        boolean quick = argList.contains("--quick");
+        int runs = 30;
+        int at = argList.indexOf("--runs");
+        if (at >= 0) {
+            runs = Integer.parseInt(argList.get(at + 1));
+        }
+        if (!FusedNeighborhoodAttention.isAvailable()) {
+            System.out.println(
+                    "fused kernels unavailable: " + FusedNeighborhoodAttention.unavailableReason());
+            System.exit(2);
+        }
+        List<String> table = new ArrayList<>();
+        table.add(String.format(Locale.ROOT, "%-24s %10s %10s", "problem", "fwd ms", "fwd TF/s"));
+        for (Case c : quick ? CASES.subList(0, 2) : CASES) {
+            double ms = forwardMillis(c, runs);
+            double tflops = c.forwardFlops() / ms / 1e9;
+            System.out.printf(
+                    Locale.ROOT,
+                    "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f}%n",
+                    c.name(),
+                    ms,
+                    tflops);
+            table.add(String.format(Locale.ROOT, "%-24s %10.4f %10.2f", c.name(), ms, tflops));
+        }
+        table.forEach(System.out::println);
+    }
+
+    private static double forwardMillis(Case c, int runs) {
+        NaProblem p = c.problem();
+        DType dtype = DType.BFLOAT16;
+        long qCount = (long) p.batch() * p.tokens() * p.heads() * p.headDim();
+        long lseCount = qCount / p.headDim();
+        try (DeviceBuffer q = DeviceBuffer.allocate(0, qCount * 2);
+                DeviceBuffer k = DeviceBuffer.allocate(0, qCount * 2);
+                DeviceBuffer v = DeviceBuffer.allocate(0, qCount * 2);
+                DeviceBuffer out = DeviceBuffer.allocate(0, qCount * 2);
+                DeviceBuffer lse = DeviceBuffer.allocate(0, lseCount * 4)) {
+            q.fillNormal(qCount, dtype, 1, 1f, 0);
+            k.fillNormal(qCount, dtype, 2, 1f, 0);
+            v.fillNormal(qCount, dtype, 3, 1f, 0);
+            Runnable forward =
+                    () ->
+                            FusedNeighborhoodAttention.forward(
+                                    p,
+                                    dtype,
+                                    q.address(),
+                                    k.address(),
+                                    v.address(),
+                                    out.address(),
+                                    lse.address(),
+                                    0,
+                                    0,
+                                    0,
+                                    0);
+            return GpuTimer.medianMillis(0, 0, 5, runs, forward);
+        }
+    }
+
+    private static int[] ints(int... values) {
+        return values;
+    }
+
+    private static boolean[] bools(boolean... values) {
+        return values;
+    }
+}

@@ -1,0 +1,136 @@
+package ai.natten.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.natten.core.NaProblem;
+import ai.natten.reference.NaReference;
+import ai.natten.reference.RandomProblems;
+import java.util.Random;
+import org.junit.jupiter.api.Assumptions;
+
+/** Runs the fused kernels on fresh random inputs and compares them with {@link NaReference}. */
+final class GpuCheck {
+
+    private GpuCheck() {}
+
+    /** Skips the calling test unless the fused kernels can run here. */
+    static void assumeGpu() {
+        Assumptions.assumeTrue(
+                FusedNeighborhoodAttention.isAvailable(),
+                () ->
+                        "fused CUDA kernels unavailable: "
+                                + FusedNeighborhoodAttention.unavailableReason());
+    }
+
+    /** The relative tolerance of a forward output in {@code dtype}. */
+    static double forwardTolerance(DType dtype) {
+        switch (dtype) {
+            case FLOAT16:
+                return 2e-3;
+            case BFLOAT16:
+                return 1e-2;
+            default:
+                return 1e-5;
+        }
+    }
+
+    /** Returns a copy of {@code p} with head dim {@code d}. */
+    static NaProblem withHeadDim(NaProblem p, int d) {
+        return NaProblem.builder()
+                .setOptions(p.options())
+                .setBatch(p.batch())
+                .setSpatialSize(p.spatialSizes())
+                .setHeads(p.heads())
+                .optKvHeads(p.kvHeads())
+                .setHeadDim(d)
+                .optRpb(p.hasRpb())
+                .optAdditionalTokens(p.additionalTokens())
+                .build();
+    }
+
+    /** Random inputs of {@code p}, already rounded to {@code dtype} so both sides see the same. */
+    static NaReference.Inputs inputs(NaProblem p, DType dtype, Random random) {
+        NaReference.Inputs in = RandomProblems.inputs(p, random, 1.0);
+        return new NaReference.Inputs(
+                round(in.q(), dtype),
+                round(in.k(), dtype),
+                round(in.v(), dtype),
+                round(in.rpb(), dtype),
+                round(in.additionalK(), dtype),
+                round(in.additionalV(), dtype));
+    }
+
+    static float[] round(float[] values, DType dtype) {
+        if (values == null) {
+            return null;
+        }
+        float[] result = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            result[i] = dtype.round(values[i]);
+        }
+        return result;
+    }
+
+    /** Runs the fused forward on poisoned outputs and returns {out, lse}. */
+    static float[][] forward(NaProblem p, DType dtype, NaReference.Inputs in) {
+        int outCount = in.q().length;
+        int lseCount = outCount / p.headDim();
+        try (DeviceBuffer q = DeviceBuffer.of(0, in.q(), dtype);
+                DeviceBuffer k = DeviceBuffer.of(0, in.k(), dtype);
+                DeviceBuffer v = DeviceBuffer.of(0, in.v(), dtype);
+                DeviceBuffer rpb = optional(in.rpb(), dtype);
+                DeviceBuffer ak = optional(in.additionalK(), dtype);
+                DeviceBuffer av = optional(in.additionalV(), dtype);
+                DeviceBuffer out = DeviceBuffer.allocate(0, (long) outCount * dtype.bytes());
+                DeviceBuffer lse = DeviceBuffer.allocate(0, (long) lseCount * 4)) {
+            out.fill((byte) 0xFF);
+            lse.fill((byte) 0xFF);
+            FusedNeighborhoodAttention.forward(
+                    p,
+                    dtype,
+                    q.address(),
+                    k.address(),
+                    v.address(),
+                    out.address(),
+                    lse.address(),
+                    address(rpb),
+                    address(ak),
+                    address(av),
+                    0);
+            return new float[][] {
+                out.toFloats(outCount, dtype), lse.toFloats(lseCount, DType.FLOAT32)
+            };
+        }
+    }
+
+    static DeviceBuffer optional(float[] values, DType dtype) {
+        return values == null ? null : DeviceBuffer.of(0, values, dtype);
+    }
+
+    static long address(DeviceBuffer buffer) {
+        return buffer == null ? 0 : buffer.address();
+    }
+
+    /** Checks the fused forward of {@code p} in {@code dtype} against the reference. */
+    static void checkForward(NaProblem p, DType dtype, Random random) {
+        NaReference.Inputs in = inputs(p, dtype, random);
+        NaReference.Forward want = NaReference.forward(p, in);
+        float[][] got = forward(p, dtype, in);
+        double tol = forwardTolerance(dtype);
+        assertClose(want.out(), got[0], tol, "out " + dtype + " " + p);
+        assertClose(want.lse(), got[1], tol, "lse " + dtype + " " + p);
+    }
+
+    /** Asserts ||got - want|| / ||want|| < tol; NaN (an unwritten element) always fails. */
+    static void assertClose(float[] want, float[] got, double tol, String what) {
+        double diff = 0;
+        double norm = 0;
+        for (int i = 0; i < want.length; i++) {
+            double d = (double) got[i] - want[i];
+            diff += d * d;
+            norm += (double) want[i] * want[i];
+        }
+        double err = Math.sqrt(diff / Math.max(norm, 1e-30));
+        assertTrue(err < tol, () -> what + ": relative error " + err + " >= " + tol);
+    }
+}
