@@ -25,6 +25,11 @@ interface FusedKernels {
 
     /** Returns the kernels of this build. */
     static FusedKernels installed() {
+        return JcudaFusedKernels.INSTANCE;
+    }
+
+    /** Returns stand-in kernels that cannot run (for callers that must not launch anything). */
+    static FusedKernels missing() {
         return Missing.INSTANCE;
     }
 

@@ -67,6 +67,62 @@ class FusedBackendGpuTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {1, 2, 3})
+    void inferenceForwardEqualsComposite(int rank) {
+        for (DataType type :
+                new DataType[] {DataType.FLOAT32, DataType.FLOAT16, DataType.BFLOAT16}) {
+            for (int trial = 0; trial < 4; trial++) {
+                NaProblem p = withHeadDim(RandomProblems.next(random, rank, 300, true, true));
+                NaReference.Inputs in = RandomProblems.inputs(p, random, 1.0);
+                try (NDManager scope = manager.newSubManager()) {
+                    NDArray q = cast(scope.create(in.q(), new Shape(p.queryShape())), type);
+                    NDArray k = cast(scope.create(in.k(), new Shape(p.kvShape())), type);
+                    NDArray v = cast(scope.create(in.v(), new Shape(p.kvShape())), type);
+                    NaExtras extras =
+                            NaExtras.builder()
+                                    .optRpb(optional(scope, in.rpb(), p.rpbShape(), type))
+                                    .optAdditionalKv(
+                                            optional(
+                                                    scope,
+                                                    in.additionalK(),
+                                                    p.additionalKvShape(),
+                                                    type),
+                                            optional(
+                                                    scope,
+                                                    in.additionalV(),
+                                                    p.additionalKvShape(),
+                                                    type))
+                                    .build();
+                    NDArray composite = CompositeAttention.forward(p, type, q, k, v, extras);
+                    NDArray fused =
+                            FusedAttention.forward(
+                                    p, type, q, k, v, extras, JcudaFusedKernels.INSTANCE);
+                    CompositeAttentionTest.assertClose(
+                            floats(composite),
+                            floats(fused),
+                            type == DataType.FLOAT32 ? 2e-5 : 2e-2,
+                            "out " + type + " " + p);
+                }
+            }
+        }
+    }
+
+    private static NDArray cast(NDArray array, DataType type) {
+        switch (type) {
+            case BFLOAT16:
+                return TorchExtension.toBfloat16(array);
+            case FLOAT16:
+                return array.toType(DataType.FLOAT16, false);
+            default:
+                return array;
+        }
+    }
+
+    private static NDArray optional(NDManager scope, float[] values, long[] shape, DataType type) {
+        return values == null ? null : cast(scope.create(values, new Shape(shape)), type);
+    }
+
     /**
      * Runs both backends on the same inputs (rounded to the type) and compares out, dq, dk, dv, d
      * rpb and the additional tokens' gradients by relative norm error.

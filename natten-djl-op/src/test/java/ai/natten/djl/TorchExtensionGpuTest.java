@@ -160,7 +160,7 @@ class TorchExtensionGpuTest {
                     e.getMessage().contains("IllegalStateException: backward refused on purpose"),
                     e.getMessage());
         }
-        FusedKernels failing = FusedKernels.installed();
+        FusedKernels failing = FusedKernels.missing();
         EngineException e =
                 assertThrows(
                         EngineException.class,
@@ -214,8 +214,7 @@ class TorchExtensionGpuTest {
 
         CopyKernels(boolean failBackward) {
             this.failBackward = failBackward;
-            JCudaDriver.setExceptionsEnabled(true);
-            JCudaDriver.cuInit(0);
+            assertEquals(0, JCudaDriver.cuInit(0), "cuInit");
         }
 
         @Override
@@ -247,8 +246,12 @@ class TorchExtensionGpuTest {
         private static void copy(long to, long from, NaProblem problem, long stream) {
             long bytes =
                     4L * problem.batch() * problem.tokens() * problem.heads() * problem.headDim();
-            JCudaDriver.cuMemcpyDtoDAsync(address(to), address(from), bytes, stream(stream));
-            JCudaDriver.cuStreamSynchronize(stream(stream));
+            assertEquals(
+                    0,
+                    JCudaDriver.cuMemcpyDtoDAsync(
+                            address(to), address(from), bytes, stream(stream)),
+                    "cuMemcpyDtoDAsync");
+            assertEquals(0, JCudaDriver.cuStreamSynchronize(stream(stream)), "cuStreamSynchronize");
         }
 
         private static CUdeviceptr address(long value) {
