@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.natten.core.NaProblem;
 
 /**
@@ -13,9 +14,12 @@ import ai.natten.core.NaProblem;
  * precomputed index, batched matmul, softmax, batched matmul. Runs wherever DJL runs and DJL's
  * autograd differentiates it. Memory grows with {@code B * N * K * kvHeads * D}.
  *
- * <p>float16 and bfloat16 inputs are computed in float32 and the output cast back (bfloat16 through
- * the engine extension, the only way DJL 0.35 can make a bfloat16 array); float32 and float64 run
- * in their own type.
+ * <p>float16 and bfloat16 inputs are computed in float32 and the output cast back, where the casts
+ * keep the gradient: DJL's own {@code toType} is not recorded by autograd, the engine extension's
+ * casts are. So with the extension, or when no input needs a gradient, half types run in float32;
+ * float16 inputs that need gradients without the extension run in float16 (PyTorch accumulates
+ * matmuls in float32). bfloat16 arrays only exist through the extension. float32 and float64 run in
+ * their own type.
  */
 final class CompositeAttention {
 
@@ -40,7 +44,11 @@ final class CompositeAttention {
             NDArray v,
             NaExtras extras) {
         boolean halfPrecision = inputType == DataType.FLOAT16 || inputType == DataType.BFLOAT16;
-        DataType work = halfPrecision ? DataType.FLOAT32 : inputType;
+        boolean recordedCasts = halfPrecision && TorchExtension.isAvailable();
+        DataType work =
+                halfPrecision && (recordedCasts || !needsGradient(q, k, v, extras))
+                        ? DataType.FLOAT32
+                        : inputType;
         NeighbourIndex index = NeighbourIndex.of(problem);
         NDManager manager = q.getManager();
         int b = problem.batch();
@@ -92,15 +100,28 @@ final class CompositeAttention {
             NDList parts = weights.split(new long[] {neighbours}, 4);
             out = parts.get(0).matMul(values).add(parts.get(1).matMul(extraValues));
         }
-        out = out.reshape(q.getShape());
-        if (inputType == DataType.BFLOAT16) {
-            return TorchExtension.toBfloat16(out);
-        }
-        return cast(out, inputType);
+        return cast(out.reshape(q.getShape()), inputType);
     }
 
+    private static boolean needsGradient(NDArray q, NDArray k, NDArray v, NaExtras extras) {
+        for (NDArray x :
+                new NDArray[] {q, k, v, extras.rpb(), extras.additionalK(), extras.additionalV()}) {
+            if (x != null && x.hasGradient()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Casts recorded by autograd where the engine extension is loaded, else DJL's toType. */
     private static NDArray cast(NDArray array, DataType type) {
-        return array.getDataType() == type ? array : array.toType(type, false);
+        if (array.getDataType() == type) {
+            return array;
+        }
+        if (array instanceof PtNDArray && TorchExtension.isAvailable()) {
+            return TorchExtension.cast(array, type);
+        }
+        return array.toType(type, false);
     }
 
     private static NDArray onDevice(NDArray array, NDArray like) {

@@ -187,7 +187,8 @@ public final class TorchExtension {
         }
     }
 
-    private static NDArray cast(NDArray array, DataType type) {
+    /** Returns the array cast to the type, recorded in autograd (the array itself if of it). */
+    static NDArray cast(NDArray array, DataType type) {
         long handle = handle(array);
         if (TorchNative.dataType(handle) == type.ordinal()) {
             return array;
