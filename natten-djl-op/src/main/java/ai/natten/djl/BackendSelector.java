@@ -52,6 +52,7 @@ final class BackendSelector {
      * @param type the inputs' data type
      * @param device the inputs' device
      * @param engineName the engine of the input arrays
+     * @param needsGradient whether an input requires a gradient (the backward will run)
      * @return {@link NaBackend#FUSED} or {@link NaBackend#COMPOSITE}
      * @throws IllegalStateException if FUSED was requested and cannot run, with the reason
      */
@@ -60,11 +61,12 @@ final class BackendSelector {
             NaProblem problem,
             DataType type,
             Device device,
-            String engineName) {
+            String engineName,
+            boolean needsGradient) {
         if (requested == NaBackend.COMPOSITE) {
             return NaBackend.COMPOSITE;
         }
-        String reason = whyNotFused(problem, type, device, engineName);
+        String reason = whyNotFused(problem, type, device, engineName, needsGradient);
         if (reason == null) {
             return NaBackend.FUSED;
         }
@@ -75,7 +77,8 @@ final class BackendSelector {
         return NaBackend.COMPOSITE;
     }
 
-    private String whyNotFused(NaProblem problem, DataType type, Device device, String engine) {
+    private String whyNotFused(
+            NaProblem problem, DataType type, Device device, String engine, boolean backward) {
         if (!device.isGpu()) {
             return "the inputs are on " + device + ", the fused kernels run on CUDA GPUs";
         }
@@ -93,6 +96,6 @@ final class BackendSelector {
         if (!present.isAvailable()) {
             return present.reason();
         }
-        return kernels.unsupported(problem, type);
+        return kernels.unsupported(problem, type, backward);
     }
 }

@@ -46,7 +46,9 @@ final class CompositeAttention {
         boolean halfPrecision = inputType == DataType.FLOAT16 || inputType == DataType.BFLOAT16;
         boolean recordedCasts = halfPrecision && TorchExtension.isAvailable();
         DataType work =
-                halfPrecision && (recordedCasts || !needsGradient(q, k, v, extras))
+                halfPrecision
+                                && (recordedCasts
+                                        || !NeighborhoodAttention.needsGradient(q, k, v, extras))
                         ? DataType.FLOAT32
                         : inputType;
         NeighbourIndex index = NeighbourIndex.of(problem);
@@ -101,16 +103,6 @@ final class CompositeAttention {
             out = parts.get(0).matMul(values).add(parts.get(1).matMul(extraValues));
         }
         return cast(out.reshape(q.getShape()), inputType);
-    }
-
-    private static boolean needsGradient(NDArray q, NDArray k, NDArray v, NaExtras extras) {
-        for (NDArray x :
-                new NDArray[] {q, k, v, extras.rpb(), extras.additionalK(), extras.additionalV()}) {
-            if (x != null && x.hasGradient()) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Casts recorded by autograd where the engine extension is loaded, else DJL's toType. */

@@ -13,9 +13,10 @@ interface FusedKernels {
     Availability availability();
 
     /**
-     * Returns why the kernels cannot compute this problem in this data type, or null if they can.
+     * Returns why the kernels cannot compute this problem in this data type (with its backward when
+     * {@code backward} is set), or null if they can.
      */
-    String unsupported(NaProblem problem, DataType type);
+    String unsupported(NaProblem problem, DataType type, boolean backward);
 
     /** Computes out and the log-sum-exp from q, k, v (and rpb, additional k/v). */
     void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
@@ -46,7 +47,7 @@ interface FusedKernels {
         }
 
         @Override
-        public String unsupported(NaProblem problem, DataType type) {
+        public String unsupported(NaProblem problem, DataType type, boolean backward) {
             return availability().reason();
         }
 

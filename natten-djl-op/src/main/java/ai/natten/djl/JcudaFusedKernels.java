@@ -24,15 +24,15 @@ final class JcudaFusedKernels implements FusedKernels {
     }
 
     @Override
-    public String unsupported(NaProblem problem, DataType type) {
+    public String unsupported(NaProblem problem, DataType type, boolean backward) {
         int d = problem.headDim();
         if (d % HEAD_DIM_MULTIPLE != 0 || d > MAX_HEAD_DIM) {
             return "the fused kernels take head dims that are multiples of 8 up to 256, got " + d;
         }
-        return BACKWARD_PENDING;
+        return backward ? BACKWARD_PENDING : null;
     }
 
-    /** Set while natten-kernels has no fused backward: AUTO then stays composite. */
+    /** Set while natten-kernels has no fused backward: calls that need gradients stay composite. */
     private static final String BACKWARD_PENDING =
             "the fused backward kernels are not in this build yet";
 

@@ -92,11 +92,23 @@ public final class NeighborhoodAttention {
                         problem,
                         type,
                         q.getDevice(),
-                        q.getManager().getEngine().getEngineName());
+                        q.getManager().getEngine().getEngineName(),
+                        needsGradient(q, k, v, extras));
         if (backend == NaBackend.FUSED) {
             return FusedAttention.forward(problem, type, q, k, v, extras, selector.kernels());
         }
         return CompositeAttention.forward(problem, type, q, k, v, extras);
+    }
+
+    /** Returns whether an input of the call requires a gradient. */
+    static boolean needsGradient(NDArray q, NDArray k, NDArray v, NaExtras extras) {
+        for (NDArray x :
+                new NDArray[] {q, k, v, extras.rpb(), extras.additionalK(), extras.additionalV()}) {
+            if (x != null && x.hasGradient()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The process's backend selector, made on first use. */

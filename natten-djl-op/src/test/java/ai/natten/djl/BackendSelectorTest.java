@@ -35,7 +35,7 @@ class BackendSelectorTest {
         for (DataType type : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
             assertEquals(
                     NaBackend.COMPOSITE,
-                    selector.select(NaBackend.COMPOSITE, PROBLEM, type, GPU, "PyTorch"));
+                    selector.select(NaBackend.COMPOSITE, PROBLEM, type, GPU, "PyTorch", true));
         }
         assertEquals(List.of(), logged);
     }
@@ -48,10 +48,10 @@ class BackendSelectorTest {
                 new DataType[] {DataType.FLOAT32, DataType.FLOAT16, DataType.BFLOAT16}) {
             assertEquals(
                     NaBackend.FUSED,
-                    selector.select(NaBackend.AUTO, PROBLEM, type, GPU, "PyTorch"));
+                    selector.select(NaBackend.AUTO, PROBLEM, type, GPU, "PyTorch", true));
             assertEquals(
                     NaBackend.FUSED,
-                    selector.select(NaBackend.FUSED, PROBLEM, type, GPU, "PyTorch"));
+                    selector.select(NaBackend.FUSED, PROBLEM, type, GPU, "PyTorch", true));
         }
         assertEquals(List.of(), logged);
     }
@@ -63,7 +63,12 @@ class BackendSelectorTest {
             assertEquals(
                     NaBackend.COMPOSITE,
                     selector.select(
-                            NaBackend.AUTO, PROBLEM, DataType.FLOAT32, Device.cpu(), "PyTorch"));
+                            NaBackend.AUTO,
+                            PROBLEM,
+                            DataType.FLOAT32,
+                            Device.cpu(),
+                            "PyTorch",
+                            true));
         }
         assertEquals(
                 List.of(
@@ -81,11 +86,12 @@ class BackendSelectorTest {
         for (int call = 0; call < 3; call++) {
             assertEquals(
                     NaBackend.COMPOSITE,
-                    selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch"));
+                    selector.select(
+                            NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch", true));
         }
         reason[0] = "no engine extension is configured";
-        selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch");
-        selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch");
+        selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch", true);
+        selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch", true);
         assertEquals(
                 List.of(
                         "NaBackend.AUTO uses the composite backend: the engine extension was built"
@@ -126,11 +132,31 @@ class BackendSelectorTest {
         assertFusedFails(unsupported, DataType.BFLOAT16, GPU, "head dim 12 is not a multiple of 8");
         assertEquals(
                 NaBackend.COMPOSITE,
-                unsupported.select(NaBackend.AUTO, PROBLEM, DataType.BFLOAT16, GPU, "PyTorch"));
+                unsupported.select(
+                        NaBackend.AUTO, PROBLEM, DataType.BFLOAT16, GPU, "PyTorch", true));
         assertEquals(
                 List.of(
                         "NaBackend.AUTO uses the composite backend: head dim 12 is not a multiple"
                                 + " of 8"),
+                logged);
+    }
+
+    @Test
+    void kernelsWithoutBackwardServeOnlyCallsWithoutGradients() {
+        BackendSelector selector =
+                new BackendSelector(
+                        Availability::available,
+                        new FakeKernels(null, "the fused backward is missing"),
+                        log);
+        assertEquals(
+                NaBackend.FUSED,
+                selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch", false));
+        assertEquals(
+                NaBackend.COMPOSITE,
+                selector.select(NaBackend.AUTO, PROBLEM, DataType.FLOAT16, GPU, "PyTorch", true));
+        assertFusedFails(selector, DataType.FLOAT16, GPU, "the fused backward is missing");
+        assertEquals(
+                List.of("NaBackend.AUTO uses the composite backend: the fused backward is missing"),
                 logged);
     }
 
@@ -165,7 +191,9 @@ class BackendSelectorTest {
         IllegalStateException e =
                 assertThrows(
                         IllegalStateException.class,
-                        () -> selector.select(NaBackend.FUSED, PROBLEM, type, device, engine));
+                        () ->
+                                selector.select(
+                                        NaBackend.FUSED, PROBLEM, type, device, engine, true));
         assertEquals("NaBackend.FUSED cannot run this call: " + reason, e.getMessage());
     }
 
@@ -177,9 +205,15 @@ class BackendSelectorTest {
     private static final class FakeKernels implements FusedKernels {
 
         private final String unsupported;
+        private final String backwardMissing;
 
         FakeKernels(String unsupported) {
+            this(unsupported, null);
+        }
+
+        FakeKernels(String unsupported, String backwardMissing) {
             this.unsupported = unsupported;
+            this.backwardMissing = backwardMissing;
         }
 
         @Override
@@ -188,9 +222,9 @@ class BackendSelectorTest {
         }
 
         @Override
-        public String unsupported(NaProblem problem, DataType type) {
+        public String unsupported(NaProblem problem, DataType type, boolean backward) {
             assertTrue(problem == PROBLEM, "the selector passes the call's problem");
-            return unsupported;
+            return unsupported != null ? unsupported : backward ? backwardMissing : null;
         }
 
         @Override

@@ -82,7 +82,7 @@ class FusedCallTest {
         }
 
         @Override
-        public String unsupported(NaProblem problem, DataType type) {
+        public String unsupported(NaProblem problem, DataType type, boolean backward) {
             return null;
         }
 

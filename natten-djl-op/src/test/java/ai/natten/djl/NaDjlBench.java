@@ -47,36 +47,54 @@ public final class NaDjlBench {
                 Engine.getInstance().getEngineName(),
                 Engine.getInstance().getVersion());
         System.out.println(
-                "| dtype | backend | ms / step (median) | peak attention memory (MiB) |");
-        System.out.println("| --- | --- | --- | --- |");
-        for (DataType type : new DataType[] {DataType.FLOAT32, DataType.BFLOAT16}) {
-            double[] composite = measure(gpu, type, NaBackend.COMPOSITE);
-            double[] fused = measure(gpu, type, NaBackend.FUSED);
-            row(type, "composite", composite);
-            row(type, "fused", fused);
-            System.out.printf(
-                    Locale.ROOT,
-                    "| %s | fused advantage | %.1fx faster | %.1fx less |%n",
-                    type,
-                    composite[0] / fused[0],
-                    composite[1] / fused[1]);
+                "| pass | dtype | backend | ms / step (median) | peak attention memory (MiB) |");
+        System.out.println("| --- | --- | --- | --- | --- |");
+        for (boolean backward : new boolean[] {false, true}) {
+            String pass = backward ? "fwd+bwd" : "fwd";
+            for (DataType type :
+                    new DataType[] {DataType.FLOAT32, DataType.FLOAT16, DataType.BFLOAT16}) {
+                double[] composite = measure(gpu, type, NaBackend.COMPOSITE, backward);
+                double[] fused;
+                try {
+                    fused = measure(gpu, type, NaBackend.FUSED, backward);
+                } catch (IllegalStateException e) {
+                    System.out.printf("| %s | %s | fused | %s | |%n", pass, type, e.getMessage());
+                    row(pass, type, "composite", composite);
+                    continue;
+                }
+                row(pass, type, "composite", composite);
+                row(pass, type, "fused", fused);
+                System.out.printf(
+                        Locale.ROOT,
+                        "| %s | %s | fused advantage | %.1fx faster | %.1fx less |%n",
+                        pass,
+                        type,
+                        composite[0] / fused[0],
+                        composite[1] / fused[1]);
+            }
         }
     }
 
-    private static void row(DataType type, String backend, double[] result) {
+    private static void row(String pass, DataType type, String backend, double[] result) {
         System.out.printf(
-                Locale.ROOT, "| %s | %s | %.2f | %.0f |%n", type, backend, result[0], result[1]);
+                Locale.ROOT,
+                "| %s | %s | %s | %.2f | %.0f |%n",
+                pass,
+                type,
+                backend,
+                result[0],
+                result[1]);
     }
 
     /** Returns {median ms per step, peak MiB above the inputs}. */
-    static double[] measure(Device gpu, DataType type, NaBackend backend) {
+    static double[] measure(Device gpu, DataType type, NaBackend backend, boolean backward) {
         NaOptions options = NaOptions.builder().setKernelSize(KERNEL).build();
         NaExtras extras = NaExtras.builder().optBackend(backend).build();
         Shape shape = new Shape(BATCH, SIZE, SIZE, HEADS, HEAD_DIM);
         try (NDManager manager = NDManager.newBaseManager(gpu)) {
-            NDArray q = input(manager, shape, type);
-            NDArray k = input(manager, shape, type);
-            NDArray v = input(manager, shape, type);
+            NDArray q = input(manager, shape, type, backward);
+            NDArray k = input(manager, shape, type, backward);
+            NDArray v = input(manager, shape, type, backward);
             NDArray weights = manager.randomNormal(shape);
             double[] times = new double[RUNS];
             double peak = 0;
@@ -86,10 +104,14 @@ public final class NaDjlBench {
                     TorchExtension.resetPeakMemory(gpu);
                     long base = TorchExtension.cudaMemory(gpu).allocated();
                     long start = System.nanoTime();
-                    try (GradientCollector collector =
-                            Engine.getInstance().newGradientCollector()) {
-                        NDArray out = NeighborhoodAttention.na2d(q, k, v, options, extras);
-                        collector.backward(TorchExtension.toFloat32(out).mul(weights).sum());
+                    if (backward) {
+                        try (GradientCollector collector =
+                                Engine.getInstance().newGradientCollector()) {
+                            NDArray out = NeighborhoodAttention.na2d(q, k, v, options, extras);
+                            collector.backward(TorchExtension.toFloat32(out).mul(weights).sum());
+                        }
+                    } else {
+                        NeighborhoodAttention.na2d(q, k, v, options, extras);
                     }
                     TorchExtension.synchronize(gpu);
                     long end = System.nanoTime();
@@ -105,12 +127,14 @@ public final class NaDjlBench {
         }
     }
 
-    private static NDArray input(NDManager manager, Shape shape, DataType type) {
+    private static NDArray input(NDManager manager, Shape shape, DataType type, boolean grad) {
         NDArray array = manager.randomNormal(shape);
         if (type == DataType.BFLOAT16) {
             array = TorchExtension.toBfloat16(array);
+        } else if (type == DataType.FLOAT16) {
+            array = array.toType(DataType.FLOAT16, false);
         }
-        array.setRequiresGradient(true);
+        array.setRequiresGradient(grad);
         return array;
     }
 }

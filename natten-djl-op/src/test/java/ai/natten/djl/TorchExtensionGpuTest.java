@@ -223,7 +223,7 @@ class TorchExtensionGpuTest {
         }
 
         @Override
-        public String unsupported(NaProblem problem, DataType type) {
+        public String unsupported(NaProblem problem, DataType type, boolean backward) {
             return null;
         }
 
