@@ -22,10 +22,10 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// Slots of the pointer array given to FusedCall (mirrored by FusedCall's constants in Java).
+// Slots of the address array given to FusedCall (mirrored by FusedBuffers in Java).
 enum Slot : int {
   kQ, kK, kV, kRpb, kAdditionalK, kAdditionalV, kOut, kLse,
-  kDOut, kDQ, kDK, kDV, kDRpb, kDAdditionalK, kDAdditionalV, kSlotCount
+  kDOut, kDQ, kDK, kDV, kDRpb, kDAdditionalK, kDAdditionalV, kWorkspace, kSlotCount
 };
 constexpr int kInputCount = 6;
 
@@ -37,6 +37,7 @@ class JavaCall : public torch::CustomClassHolder {
     jclass type = env->GetObjectClass(call);
     forward_ = env->GetMethodID(type, "forward", "(J[J)V");
     backward_ = env->GetMethodID(type, "backward", "(J[J)V");
+    workspace_bytes_ = env->GetMethodID(type, "workspaceBytes", "()J");
     env->DeleteLocalRef(type);
     natten::RethrowPendingJavaException(env);
   }
@@ -57,6 +58,14 @@ class JavaCall : public torch::CustomClassHolder {
     Invoke(backward_, stream, slots);
   }
 
+  // Bytes of scratch device memory the backward kernels need (taken from PyTorch's allocator).
+  int64_t WorkspaceBytes() const {
+    JNIEnv* env = natten::CurrentEnv();
+    jlong bytes = env->CallLongMethod(call_, workspace_bytes_);
+    natten::RethrowPendingJavaException(env);
+    return bytes;
+  }
+
  private:
   void Invoke(jmethodID method, int64_t stream, const std::array<Tensor, kSlotCount>& slots) const {
     JNIEnv* env = natten::CurrentEnv();
@@ -75,6 +84,7 @@ class JavaCall : public torch::CustomClassHolder {
   jobject call_;
   jmethodID forward_;
   jmethodID backward_;
+  jmethodID workspace_bytes_;
 };
 
 int64_t CurrentStream(const Tensor& like) {
@@ -145,6 +155,10 @@ struct NeighborhoodAttentionFunction
     slots[kDAdditionalV] = ZerosLike(slots[kAdditionalV]);
 
     auto call = c10::static_intrusive_pointer_cast<JavaCall>(ctx->saved_data["call"].toCapsule());
+    int64_t workspace = call->WorkspaceBytes();
+    if (workspace > 0) {
+      slots[kWorkspace] = torch::empty({workspace}, slots[kQ].options().dtype(torch::kByte));
+    }
     call->Backward(CurrentStream(slots[kQ]), slots);
 
     return {slots[kDQ], slots[kDK], slots[kDV], slots[kDRpb], slots[kDAdditionalK],

@@ -5,7 +5,8 @@ package ai.natten.djl;
  * in the heads-last layout, 0 for an absent one. Forward reads q, k, v (rpb, additional k/v) and
  * writes out and the float32 log-sum-exp {@code [B, *spatial, heads]}; backward reads those and
  * dOut and writes the gradients, which start zeroed (the kernels may accumulate into them). Each
- * gradient has its input's shape and data type.
+ * gradient has its input's shape and data type. The backward also gets scratch memory of {@link
+ * FusedKernels#backwardWorkspaceBytes} bytes from PyTorch's allocator (0 if none).
  */
 final class FusedBuffers {
 
@@ -24,7 +25,8 @@ final class FusedBuffers {
     static final int D_RPB = 12;
     static final int D_ADDITIONAL_K = 13;
     static final int D_ADDITIONAL_V = 14;
-    static final int COUNT = 15;
+    static final int WORKSPACE = 15;
+    static final int COUNT = 16;
 
     private final long[] addresses;
 
@@ -104,5 +106,10 @@ final class FusedBuffers {
 
     long dAdditionalV() {
         return addresses[D_ADDITIONAL_V];
+    }
+
+    /** Returns the backward's scratch memory ({@link FusedKernels#backwardWorkspaceBytes}). */
+    long workspace() {
+        return addresses[WORKSPACE];
     }
 }

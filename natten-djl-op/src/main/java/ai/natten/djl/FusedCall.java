@@ -26,6 +26,11 @@ final class FusedCall {
         kernels.forward(problem, type, stream, new FusedBuffers(addresses));
     }
 
+    /** Called by the extension before backward (JNI signature {@code ()J}). */
+    long workspaceBytes() {
+        return kernels.backwardWorkspaceBytes(problem);
+    }
+
     /** Called by the extension (JNI signature {@code (J[J)V}). */
     void backward(long stream, long[] addresses) {
         kernels.backward(problem, type, stream, new FusedBuffers(addresses));

@@ -21,6 +21,11 @@ interface FusedKernels {
     /** Computes out and the log-sum-exp from q, k, v (and rpb, additional k/v). */
     void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
 
+    /** Returns the bytes of scratch memory {@link #backward} needs (allocated by PyTorch). */
+    default long backwardWorkspaceBytes(NaProblem problem) {
+        return 0;
+    }
+
     /** Computes the gradients from dOut, q, k, v, out and the log-sum-exp. */
     void backward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
 

@@ -37,6 +37,7 @@ class FusedCallTest {
         call.forward(0x51L, addresses);
         call.backward(0x52L, addresses);
         assertEquals(List.of("forward 81", "backward 82"), kernels.calls);
+        assertEquals(4096L, call.workspaceBytes());
         FusedBuffers b = kernels.last;
         long[] named = {
             b.q(),
@@ -53,7 +54,8 @@ class FusedCallTest {
             b.dv(),
             b.dRpb(),
             b.dAdditionalK(),
-            b.dAdditionalV()
+            b.dAdditionalV(),
+            b.workspace()
         };
         for (int slot = 0; slot < FusedBuffers.COUNT; slot++) {
             assertEquals(addresses[slot], named[slot], "slot " + slot);
@@ -67,7 +69,7 @@ class FusedCallTest {
     void aWrongSlotCountIsRefused() {
         IllegalArgumentException e =
                 assertThrows(IllegalArgumentException.class, () -> new FusedBuffers(new long[8]));
-        assertEquals("addresses must hold 15 slots, got 8 slots", e.getMessage());
+        assertEquals("addresses must hold 16 slots, got 8 slots", e.getMessage());
     }
 
     /** Records the calls it gets. */
@@ -84,6 +86,12 @@ class FusedCallTest {
         @Override
         public String unsupported(NaProblem problem, DataType type, boolean backward) {
             return null;
+        }
+
+        @Override
+        public long backwardWorkspaceBytes(NaProblem problem) {
+            assertSame(PROBLEM, problem);
+            return 4096;
         }
 
         @Override
