@@ -17,8 +17,8 @@
 # needs DJL's JNI (libdjl_torch.so) and the natten engine extension (libnatten_djl_torch.so) built
 # for the device's torch. It takes them from $BUNDLE/djl/ (bundle copies DJL_NATIVE, default
 # /work/main/.device-ext/so, when it holds them); a missing one is built there, DJL's from the kit
-# in .djl-jni/ (DJL's sources, never committed; carry it) and the extension from
-# natten-djl-op/src/main/native, and copied to $OUT to keep for the next bundle.
+# in .djl-jni/ (DJL's sources, never committed; carry it) and the extension from the bundled copy
+# of natten-djl-op/src/main/native, and copied to $OUT to keep for the next bundle.
 #
 # Device call: run(command="bash .device/device.sh gpu", carry=[".device"]).
 # DJL: MODULES=natten-kernels,natten-djl-op scripts/device.sh bundle, then
@@ -61,8 +61,10 @@ bundle() {
     cp "${PEER_FLEX:-/work/shared/bench/peer_flex.py}" "$bundle_dir/peer_flex.py"
     cp "$0" "$bundle_dir/device.sh"
     local natives="${DJL_NATIVE:-/work/main/.device-ext/so}"
-    if [[ ",$modules," == *",natten-djl-op,"* && -d "$natives" ]]; then
-        mkdir -p "$bundle_dir/djl" && cp "$natives"/*.so "$bundle_dir/djl/"
+    if [[ ",$modules," == *",natten-djl-op,"* ]]; then
+        cp -r "$repo/natten-djl-op/src/main/native" "$bundle_dir/extension-src"
+        mkdir -p "$bundle_dir/djl"
+        [ -d "$natives" ] && cp "$natives"/*.so "$bundle_dir/djl/"
     fi
     du -sh "$bundle_dir"
 }
@@ -115,7 +117,7 @@ djl_tests() {
         bash "$repo/.djl-jni/build.sh" "$so" && cp "$so/libdjl_torch.so" "$out/" || return 1
     fi
     if [ ! -f "$so/libnatten_djl_torch.so" ]; then
-        cmake -S "$repo/natten-djl-op/src/main/native" -B /tmp/natten-ext -G Ninja \
+        cmake -S "$here/extension-src" -B /tmp/natten-ext -G Ninja \
             -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_cmake" \
             -DJNI_INCLUDE_DIR="$repo/.djl-jni/jni" >/tmp/natten-ext.log 2>&1 \
             && cmake --build /tmp/natten-ext >>/tmp/natten-ext.log 2>&1 \
