@@ -12,6 +12,8 @@
 #                                 djl    DJL on the device's torch: GPU tests of natten-djl-op and
 #                                        ai.natten.djl.NaDjlBench (bundle with MODULES including
 #                                        natten-djl-op; see "DJL mode" below)
+#                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
+#                                        instruction counts (cuobjdump of the packaged fatbin)
 #
 # DJL mode: DJL's published JNI is built for libtorch 2.7.1, the device runs torch 2.11, so the step
 # needs DJL's JNI (libdjl_torch.so) and the natten engine extension (libnatten_djl_torch.so) built
@@ -96,6 +98,14 @@ gpu() {
                 djl_tests "$here" "$java" "$cp" "$out" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
+            sass)
+                python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
+                    "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
+                PATH="$PATH:/usr/local/cuda/bin" cuobjdump -sass -arch sm_90a /tmp/natten.fatbin | awk '
+                    /Function :/ { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l; f = $3; h = m = l = 0 }
+                    /HMMA/ { h++ } /LDSM/ { m++ } /LDL|STL/ { l++ }
+                    END { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l }' \
+                    | tee "$out/sass.txt" || status=1 ;;
             *) echo "unknown step $step" >&2; status=2 ;;
         esac
     done

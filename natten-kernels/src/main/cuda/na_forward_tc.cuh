@@ -16,20 +16,22 @@ constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
 constexpr float LOG2E = 1.4426950408889634f;
 
-template <typename T, int D, int NW>
+// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
+template <typename T, int D, int NW, int MT>
 struct Config {
-    static constexpr int BM = 16 * NW;
+    static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
     static constexpr int LDS = D + 8;  // padded shared row: ldmatrix rows hit distinct banks
     static constexpr int CPR = D / 8;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
-    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + BN) * 4;
+    // Java mirrors this in TensorCoreKernel.sharedBytes.
+    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
 };
 }  // namespace fwd_tc
 
-template <typename T, int D, int NW>
+template <typename T, int D, int NW, int MT>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
-    using C = fwd_tc::Config<T, D, NW>;
+    using C = fwd_tc::Config<T, D, NW, MT>;
     constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
@@ -37,6 +39,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     T* sV = sK + 2 * BN * LDS;  // [2][BN][LDS]
     int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
+    int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -66,7 +69,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const bool hasRpb = p.rpb != nullptr;
 
-    // Row windows and tile-local key coordinates, for masked tiles.
+    // Row windows; tile-local key coordinates and token offsets (token_of is linear in x).
     for (int r = tid; r < BM; r += C::NT) {
         int rc[3];
         unflatten(r, p.tq, rc);
@@ -88,7 +91,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         int kc[3];
         unflatten(c, p.tkv, kc);
         sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
+        sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
+
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
 
     // Query tile -> shared (zero rows past the group's end).
     const T* qg = static_cast<const T*>(p.q);
@@ -110,6 +118,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         }
     }
     cp_async_commit();
+    __syncthreads();  // tables visible to the loads below
 
     const int nNa = nkv[0] * nkv[1] * nkv[2];
     const int nTiles = nNa + (p.T + BN - 1) / BN;
@@ -117,6 +126,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     const T* vg = static_cast<const T*>(p.v);
     const T* akg = static_cast<const T*>(p.addk);
     const T* avg = static_cast<const T*>(p.addv);
+    const long long kvRow0 = static_cast<long long>(b) * N;
 
     // Origin (group coords) of neighbourhood tile j.
     auto tile_origin = [&](int j, int* kb) {
@@ -128,57 +138,51 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     auto load_kv = [&](int j, int stage) {
         T* dk = sK + stage * BN * LDS;
         T* dv = sV + stage * BN * LDS;
-        int kb[3];
-        if (j < nNa) tile_origin(j, kb);
+        if (j < nNa) {
+            int kb[3];
+            tile_origin(j, kb);
+            const int lim0 = lg[0] - kb[0], lim1 = lg[1] - kb[1], lim2 = lg[2] - kb[2];
+            const long long base = kvRow0 + token_of(p, kb, g);
 #pragma unroll
-        for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
-            int c = tid / CPR + pass * RPP;
-            if (c < BN) {
-                long long off = 0;
-                bool valid;
-                const T *ks, *vs;
-                if (j < nNa) {
-                    int kc[3], x[3];
-                    unflatten(c, p.tkv, kc);
-                    valid = true;
-#pragma unroll
-                    for (int a = 0; a < 3; ++a) {
-                        x[a] = kb[a] + kc[a];
-                        valid &= x[a] < lg[a];
-                    }
-                    if (valid) off = ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.Hkv + hk) * D;
-                    ks = kg;
-                    vs = vg;
-                } else {
-                    int t = (j - nNa) * BN + c;
-                    valid = t < p.T;
-                    if (valid) off = ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D;
-                    ks = valid ? akg : kg;
-                    vs = valid ? avg : vg;
+            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
+                int c = tid / CPR + pass * RPP;
+                if (c < BN) {
+                    int pk = sKc[c];
+                    bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
+                    long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
+                    cp_async16(dk + c * LDS + chunk * 8, kg + off + chunk * 8, valid);
+                    cp_async16(dv + c * LDS + chunk * 8, vg + off + chunk * 8, valid);
                 }
-                cp_async16(dk + c * LDS + chunk * 8, ks + off + chunk * 8, valid);
-                cp_async16(dv + c * LDS + chunk * 8, vs + off + chunk * 8, valid);
+            }
+        } else {
+#pragma unroll
+            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
+                int c = tid / CPR + pass * RPP;
+                if (c < BN) {
+                    int t = (j - nNa) * BN + c;
+                    bool valid = t < p.T;
+                    long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
+                    cp_async16(dk + c * LDS + chunk * 8, (valid ? akg : kg) + off + chunk * 8, valid);
+                    cp_async16(dv + c * LDS + chunk * 8, (valid ? avg : vg) + off + chunk * 8, valid);
+                }
             }
         }
     };
 
     load_kv(0, 0);
     cp_async_commit();
-    cp_async_wait<1>();
-    __syncthreads();
 
-    // Q fragments stay in registers for the whole tile loop.
-    uint32_t qf[D / 16][4];
-    const int wrow = warp * 16;
+    float o[MT][D / 8][4];
+    float m[MT][2], l[MT][2];
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-        ldsm_x4(qf[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
-
-    float o[D / 8][4];
+    for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
-    for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+        for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+        m[mt][0] = m[mt][1] = -INFINITY;
+        l[mt][0] = l[mt][1] = 0.f;
+    }
     const float sl2 = p.scale_log2;
+    const int wrow = warp * 16 * MT;  // first query row of this warp
 
     for (int j = 0; j < nTiles; ++j) {
         if (j + 1 < nTiles) {
@@ -192,17 +196,26 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         const T* ks = sK + (j & 1) * BN * LDS;
         const T* vs = sV + (j & 1) * BN * LDS;
 
-        float s[BN / 8][4];
+        float s[MT][BN / 8][4];
 #pragma unroll
-        for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) {
+            uint32_t qf[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt)
+                ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int nb = 0; nb < BN / 16; ++nb) {
                 uint32_t bk[4];
                 ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
-                mma16816<T>(s[2 * nb], qf[kk], bk);
-                mma16816<T>(s[2 * nb + 1], qf[kk], bk + 2);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
+                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                }
             }
         }
 
@@ -217,90 +230,99 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         } else {
             unmasked = (j - nNa + 1) * BN <= p.T;
         }
-        if (unmasked) {
 #pragma unroll
-            for (int i = 0; i < BN / 8; ++i) {
-                s[i][0] *= sl2; s[i][1] *= sl2; s[i][2] *= sl2; s[i][3] *= sl2;
-            }
-        } else if (j < nNa) {
+        for (int mt = 0; mt < MT; ++mt) {
+            if (unmasked) {
 #pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                const int* info = sRow + (wrow + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
-                int ws[3], we[3], qi[3];
-#pragma unroll
-                for (int a = 0; a < 3; ++a) {
-                    ws[a] = info[a]; we[a] = info[3 + a]; qi[a] = info[6 + a];
+                for (int i = 0; i < BN / 8; ++i) {
+                    s[mt][i][0] *= sl2; s[mt][i][1] *= sl2; s[mt][i][2] *= sl2; s[mt][i][3] *= sl2;
                 }
+            } else if (j < nNa) {
+#pragma unroll
+                for (int half = 0; half < 2; ++half) {
+                    const int* info = sRow + (wrow + mt * 16 + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
+                    // Bit c of `keep`: tile-local key c lies in this row's window.
+                    uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
+                    keep >>= (lane & 3) * 2;
+                    if (hasRpb) {
+                        int qi[3] = {info[6], info[7], info[8]};
+#pragma unroll
+                        for (int i = 0; i < BN / 8; ++i) {
+#pragma unroll
+                            for (int e = 0; e < 2; ++e) {
+                                float& x = s[mt][i][half * 2 + e];
+                                if ((keep >> (i * 8 + e)) & 1) {
+                                    int pk = sKc[i * 8 + (lane & 3) * 2 + e];
+                                    int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
+                                    x = x * sl2 + fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
+                                } else {
+                                    x = -INFINITY;
+                                }
+                            }
+                        }
+                    } else {
+                        apply_mask(s[mt], half, keep, sl2);
+                    }
+                }
+            } else {
+                const int left = p.T - (j - nNa) * BN;
 #pragma unroll
                 for (int i = 0; i < BN / 8; ++i) {
 #pragma unroll
-                    for (int e = 0; e < 2; ++e) {
-                        int pk = sKc[i * 8 + (lane & 3) * 2 + e];
-                        int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
-                        bool keep = true;
-#pragma unroll
-                        for (int a = 0; a < 3; ++a) keep &= kj[a] >= ws[a] && kj[a] < we[a];
-                        float& x = s[i][half * 2 + e];
-                        if (keep) {
-                            x *= sl2;
-                            if (hasRpb)
-                                x += fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
-                        } else {
-                            x = -INFINITY;
-                        }
+                    for (int e = 0; e < 4; ++e) {
+                        bool keep = i * 8 + (lane & 3) * 2 + (e & 1) < left;
+                        s[mt][i][e] = keep ? s[mt][i][e] * sl2 : -INFINITY;
                     }
                 }
             }
-        } else {
-            const int left = p.T - (j - nNa) * BN;
-#pragma unroll
-            for (int i = 0; i < BN / 8; ++i) {
-#pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                    bool keep = i * 8 + (lane & 3) * 2 + (e & 1) < left;
-                    s[i][e] = keep ? s[i][e] * sl2 : -INFINITY;
-                }
-            }
-        }
 
-        // Online softmax (rows lane/4 and lane/4 + 8 of the warp's 16).
+            // Online softmax (rows lane/4 and lane/4 + 8 of the m16 block).
 #pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            float mx = m[half];
+            for (int half = 0; half < 2; ++half) {
+                float mx = m[mt][half];
 #pragma unroll
-            for (int i = 0; i < BN / 8; ++i) mx = fmaxf(mx, fmaxf(s[i][2 * half], s[i][2 * half + 1]));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-            const float mu = mx == -INFINITY ? 0.f : mx;
-            const float corr = fast_exp2(m[half] - mu);
-            m[half] = mx;
-            float rs = 0.f;
+                for (int i = 0; i < BN / 8; ++i) mx = fmaxf(mx, fmaxf(s[mt][i][2 * half], s[mt][i][2 * half + 1]));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                const float mu = mx == -INFINITY ? 0.f : mx;
+                const float corr = fast_exp2(m[mt][half] - mu);
+                m[mt][half] = mx;
+                float rs = 0.f;
 #pragma unroll
-            for (int i = 0; i < BN / 8; ++i) {
-                s[i][2 * half] = fast_exp2(s[i][2 * half] - mu);
-                s[i][2 * half + 1] = fast_exp2(s[i][2 * half + 1] - mu);
-                rs += s[i][2 * half] + s[i][2 * half + 1];
-            }
-            l[half] = l[half] * corr + rs;
+                for (int i = 0; i < BN / 8; ++i) {
+                    s[mt][i][2 * half] = fast_exp2(s[mt][i][2 * half] - mu);
+                    s[mt][i][2 * half + 1] = fast_exp2(s[mt][i][2 * half + 1] - mu);
+                    rs += s[mt][i][2 * half] + s[mt][i][2 * half + 1];
+                }
+                l[mt][half] = l[mt][half] * corr + rs;
 #pragma unroll
-            for (int i = 0; i < D / 8; ++i) {
-                o[i][2 * half] *= corr;
-                o[i][2 * half + 1] *= corr;
+                for (int i = 0; i < D / 8; ++i) {
+                    o[mt][i][2 * half] *= corr;
+                    o[mt][i][2 * half + 1] *= corr;
+                }
             }
         }
 
         // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
-            uint32_t pa[4] = {pack2<T>(s[2 * kk][0], s[2 * kk][1]), pack2<T>(s[2 * kk][2], s[2 * kk][3]),
-                              pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                              pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; ++mt) {
+                pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            }
 #pragma unroll
             for (int db = 0; db < D / 16; ++db) {
                 uint32_t bv[4];
                 ldsm_x4_t(bv, vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
-                mma16816<T>(o[2 * db], pa, bv);
-                mma16816<T>(o[2 * db + 1], pa, bv + 2);
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816<T>(o[mt][2 * db], pa[mt], bv);
+                    mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
+                }
             }
         }
         __syncthreads();
@@ -309,26 +331,29 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     // Epilogue: normalize, write O and the natural-log LSE of valid rows.
     T* og = static_cast<T*>(p.o);
 #pragma unroll
-    for (int half = 0; half < 2; ++half) {
-        float lt = l[half];
-        lt += __shfl_xor_sync(0xffffffffu, lt, 1);
-        lt += __shfl_xor_sync(0xffffffffu, lt, 2);
-        const int r = wrow + (lane >> 2) + half * 8;
-        int rc[3], x[3];
-        unflatten(r, p.tq, rc);
-        bool valid = true;
+    for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
-        for (int a = 0; a < 3; ++a) {
-            x[a] = q0[a] + rc[a];
-            valid &= x[a] < q1[a];
+        for (int half = 0; half < 2; ++half) {
+            float lt = l[mt][half];
+            lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+            lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+            const int r = wrow + mt * 16 + (lane >> 2) + half * 8;
+            int rc[3], x[3];
+            unflatten(r, p.tq, rc);
+            bool valid = true;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) {
+                x[a] = q0[a] + rc[a];
+                valid &= x[a] < q1[a];
+            }
+            if (!valid) continue;
+            const long long row = (static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h;
+            const float inv = 1.f / lt;
+            T* orow = og + row * D + (lane & 3) * 2;
+#pragma unroll
+            for (int i = 0; i < D / 8; ++i)
+                *reinterpret_cast<uint32_t*>(orow + i * 8) = pack2<T>(o[mt][i][2 * half] * inv, o[mt][i][2 * half + 1] * inv);
+            if ((lane & 3) == 0) p.lse[row] = (m[mt][half] + __log2f(lt)) * 0.6931471805599453f;
         }
-        if (!valid) continue;
-        const long long row = (static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h;
-        const float inv = 1.f / lt;
-        T* orow = og + row * D + (lane & 3) * 2;
-#pragma unroll
-        for (int i = 0; i < D / 8; ++i)
-            *reinterpret_cast<uint32_t*>(orow + i * 8) = pack2<T>(o[i][2 * half] * inv, o[i][2 * half + 1] * inv);
-        if ((lane & 3) == 0) p.lse[row] = (m[half] + __log2f(lt)) * 0.6931471805599453f;
     }
 }

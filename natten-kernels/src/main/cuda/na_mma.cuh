@@ -45,3 +45,47 @@ __device__ __forceinline__ void mma16816(float* c, const uint32_t* a, const uint
             : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
     }
 }
+
+// Bit c set iff tile-local element c of a row-major box `tile` (64 elements) at `origin` has, on
+// every axis a, its coordinate in [range[a], range[3 + a]). span[a] = elements per step of axis
+// a; comb[a] repeats one period of axis a over the 64 elements. Each axis' set is one run of bits
+// per period, so the mask costs a few integer operations instead of one test per element.
+__device__ __forceinline__ uint64_t box_mask(const int* range, const int* origin, const int* tile,
+                                             const int* span, const uint64_t* comb) {
+    uint64_t keep = ~0ull;
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        const int lo = min(max(range[a] - origin[a], 0), tile[a]);
+        const int hi = min(max(range[3 + a] - origin[a], lo), tile[a]);
+        keep &= (low_bits(hi * span[a]) & ~low_bits(lo * span[a])) * comb[a];
+    }
+    return keep;
+}
+
+// span and comb of box_mask for a row-major box of 64 elements.
+__device__ __forceinline__ void box_mask_setup(const int* tile, int* span, uint64_t* comb) {
+    span[0] = tile[1] * tile[2];
+    span[1] = tile[2];
+    span[2] = 1;
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        comb[a] = 0;
+        for (int c = 0; c < 64; c += tile[a] * span[a]) comb[a] |= 1ull << c;
+    }
+}
+
+// Applies a 64-bit column mask to a warp's S accumulator row (m16n8 blocks, BN = 64 columns):
+// kept elements are scaled by sl2, others set to -inf. `keep` is pre-shifted by 2 * (lane & 3).
+__device__ __forceinline__ void apply_mask(float (*s)[4], int half, uint64_t keep, float sl2) {
+    const uint32_t lo = static_cast<uint32_t>(keep), hi = static_cast<uint32_t>(keep >> 32);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int bit = i * 8 + e;
+            const bool in = ((bit < 32 ? lo >> bit : hi >> (bit - 32)) & 1u) != 0;
+            float& x = s[i][half * 2 + e];
+            x = in ? x * sl2 : -INFINITY;
+        }
+    }
+}

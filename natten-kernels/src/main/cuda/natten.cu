@@ -3,6 +3,8 @@
 // builds the same names.
 #include "na_forward_simple.cuh"
 #include "na_forward_tc.cuh"
+#include "na_backward_simple.cuh"
+#include "na_backward_tc.cuh"
 
 #define NA_FWD_SIMPLE(NAME, T) \
     extern "C" __global__ void __launch_bounds__(128) NAME(const NaParams p) { fwd_simple<T>(p); }
@@ -10,16 +12,44 @@ NA_FWD_SIMPLE(na_fwd_simple_f32, float)
 NA_FWD_SIMPLE(na_fwd_simple_f16, __half)
 NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
-#define NA_FWD_TC(NAME, T, D, NW)                                                   \
-    extern "C" __global__ void __launch_bounds__(32 * NW) NAME(const NaParams p) { \
-        fwd_tc_kernel<T, D, NW>(p);                                                 \
+// Blocks per SM to budget registers for: small head dims fit 4 CTAs of one row block each.
+#define NA_FWD_MIN_BLOCKS(D, MT) ((MT) == 1 && (D) <= 64 ? 4 : 1)
+#define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
+    extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
+        na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
+        const NaParams p) {                                                                       \
+        fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
     }
-NA_FWD_TC(na_fwd_tc_f16_d32_w4, __half, 32, 4)
-NA_FWD_TC(na_fwd_tc_f16_d64_w4, __half, 64, 4)
-NA_FWD_TC(na_fwd_tc_f16_d128_w4, __half, 128, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d32_w4, __nv_bfloat16, 32, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d64_w4, __nv_bfloat16, 64, 4)
-NA_FWD_TC(na_fwd_tc_bf16_d128_w4, __nv_bfloat16, 128, 4)
+#define NA_FWD_TC_DTYPE(T, TN)      \
+    NA_FWD_TC(T, TN, 32, 4, 1)      \
+    NA_FWD_TC(T, TN, 64, 4, 1)      \
+    NA_FWD_TC(T, TN, 128, 4, 1)     \
+    NA_FWD_TC(T, TN, 32, 4, 2)      \
+    NA_FWD_TC(T, TN, 64, 4, 2)      \
+    NA_FWD_TC(T, TN, 128, 4, 2)
+NA_FWD_TC_DTYPE(__half, f16)
+NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
+
+#define NA_BWD_SIMPLE(T, TN)                                                                                \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_simple_##TN(const NaParams p) { bwd_dq_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_simple_##TN(const NaParams p) { bwd_dkdv_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dadd_simple_##TN(const NaParams p) { bwd_dadd_simple<T>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_drpb_ordered_##TN(const NaParams p) { bwd_drpb_ordered<T>(p); } \
+    extern "C" __global__ void na_convert_f32_##TN(T* out, const float* in, long long n) { convert_from_f32(out, in, n); }
+NA_BWD_SIMPLE(float, f32)
+NA_BWD_SIMPLE(__half, f16)
+NA_BWD_SIMPLE(__nv_bfloat16, bf16)
+
+#define NA_BWD_TC(T, TN, D)                                                                                  \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D>(p); }
+NA_BWD_TC(__half, f16, 32)
+NA_BWD_TC(__half, f16, 64)
+NA_BWD_TC(__half, f16, 128)
+NA_BWD_TC(__nv_bfloat16, bf16, 32)
+NA_BWD_TC(__nv_bfloat16, bf16, 64)
+NA_BWD_TC(__nv_bfloat16, bf16, 128)
 
 // Fills n elements with normal samples (std) from a counter-based hash: benchmark inputs.
 template <typename T>

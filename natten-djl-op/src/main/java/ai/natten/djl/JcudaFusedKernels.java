@@ -2,6 +2,7 @@ package ai.natten.djl;
 
 import ai.djl.ndarray.types.DataType;
 import ai.natten.core.NaProblem;
+import ai.natten.cuda.BackwardTensors;
 import ai.natten.cuda.DType;
 import ai.natten.cuda.FusedNeighborhoodAttention;
 
@@ -14,6 +15,12 @@ final class JcudaFusedKernels implements FusedKernels {
     private static final int HEAD_DIM_MULTIPLE = 8;
 
     private static final int MAX_HEAD_DIM = 256;
+
+    /**
+     * The kernels' default: dq, dk, dv are always deterministic; only the bias gradient is then
+     * summed with float32 atomics (faster, last bits vary between runs).
+     */
+    private static final boolean DETERMINISTIC = false;
 
     private JcudaFusedKernels() {}
 
@@ -29,12 +36,13 @@ final class JcudaFusedKernels implements FusedKernels {
         if (d % HEAD_DIM_MULTIPLE != 0 || d > MAX_HEAD_DIM) {
             return "the fused kernels take head dims that are multiples of 8 up to 256, got " + d;
         }
-        return backward ? BACKWARD_PENDING : null;
+        return null;
     }
 
-    /** Set while natten-kernels has no fused backward: calls that need gradients stay composite. */
-    private static final String BACKWARD_PENDING =
-            "the fused backward kernels are not in this build yet";
+    @Override
+    public long backwardWorkspaceBytes(NaProblem problem) {
+        return FusedNeighborhoodAttention.backwardWorkspaceBytes(problem, DETERMINISTIC);
+    }
 
     @Override
     public void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
@@ -54,7 +62,25 @@ final class JcudaFusedKernels implements FusedKernels {
 
     @Override
     public void backward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
-        throw new IllegalStateException(BACKWARD_PENDING);
+        BackwardTensors.Builder tensors =
+                BackwardTensors.builder()
+                        .setInputs(buffers.q(), buffers.k(), buffers.v())
+                        .setForward(buffers.out(), buffers.lse())
+                        .setOutputGradient(buffers.dOut())
+                        .setGradients(buffers.dq(), buffers.dk(), buffers.dv())
+                        .optWorkspace(buffers.workspace());
+        if (problem.hasRpb()) {
+            tensors.optRpb(buffers.rpb(), buffers.dRpb());
+        }
+        if (problem.additionalTokens() > 0) {
+            tensors.optAdditional(
+                    buffers.additionalK(),
+                    buffers.additionalV(),
+                    buffers.dAdditionalK(),
+                    buffers.dAdditionalV());
+        }
+        FusedNeighborhoodAttention.backward(
+                problem, dtype(type), tensors.build(), DETERMINISTIC, stream);
     }
 
     private static DType dtype(DataType type) {

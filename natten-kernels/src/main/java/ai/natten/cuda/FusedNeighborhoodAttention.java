@@ -22,9 +22,6 @@ import java.util.function.Supplier;
  */
 public final class FusedNeighborhoodAttention {
 
-    private static final int QUERY_TILE = 64;
-    private static final int KV_TILE = 64;
-    private static final int TC_WARPS = 4;
     private static final int MAX_HEAD_DIM = 256;
 
     private FusedNeighborhoodAttention() {}
@@ -92,26 +89,24 @@ public final class FusedNeighborhoodAttention {
                         .set(Slot.ADDITIONAL_V, additionalV);
         boolean tensorCores =
                 dtype != DType.FLOAT32
-                        && hasTensorCoreInstance(problem.headDim())
+                        && TensorCoreKernel.hasInstance(problem.headDim())
                         && aligned16(q, k, v, out, additionalK, additionalV);
         if (tensorCores) {
-            TilePlan plan = TilePlan.choose(problem, QUERY_TILE, KV_TILE);
-            params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
-            int d = problem.headDim();
-            String kernel = "na_fwd_tc_" + dtype.kernelSuffix() + "_d" + d + "_w" + TC_WARPS;
-            int shared =
-                    (QUERY_TILE * (d + 8) + 4 * KV_TILE * (d + 8)) * 2
-                            + (QUERY_TILE * 9 + KV_TILE) * 4;
+            TensorCoreKernel kernel = TensorCoreKernel.choose(problem, dtype);
+            params.tiles(
+                    kernel.plan().queryTile(), kernel.plan().kvTile(), kernel.plan().tileCounts());
             module.launch(
-                    kernel,
+                    kernel.name(),
                     new int[] {
-                        gridSize("query tiles", plan.gridX()), problem.heads(), problem.batch()
+                        gridSize("query tiles", kernel.plan().gridX()),
+                        problem.heads(),
+                        problem.batch()
                     },
-                    32 * TC_WARPS,
-                    shared,
+                    kernel.threads(),
+                    kernel.sharedBytes(),
                     stream,
                     params.arguments(),
-                    describe("forward", problem, dtype, plan::toString));
+                    describe("forward", problem, dtype, kernel::toString));
         } else {
             long warps = (long) problem.batch() * problem.tokens() * problem.heads();
             module.launch(
@@ -125,8 +120,71 @@ public final class FusedNeighborhoodAttention {
         }
     }
 
-    private static boolean hasTensorCoreInstance(int headDim) {
-        return headDim == 32 || headDim == 64 || headDim == 128;
+    /**
+     * Returns the workspace bytes {@link #backward} needs: float32 {@code delta = rowsum(dOut *
+     * out)} {@code [B, *spatial, heads]}, plus a float32 bias-gradient accumulator in the default
+     * (non-deterministic) mode when the problem has rpb.
+     */
+    public static long backwardWorkspaceBytes(NaProblem problem, boolean deterministic) {
+        long bytes = 4L * problem.batch() * problem.tokens() * problem.heads();
+        if (problem.hasRpb() && !deterministic) {
+            bytes += 4L * problem.heads() * problem.rpbSizePerHead();
+        }
+        return bytes;
+    }
+
+    /**
+     * Queues the backward pass: the gradients of every input from {@code dOut} and the forward's
+     * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
+     *
+     * <p>Gradients of q, k and v (and of the additional tokens) are always deterministic: the
+     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb and no additional tokens) runs one
+     * kernel over query tiles for dq and one over key/value tiles for dk and dv (each walking its
+     * inverse neighbourhood), so every element is summed by one thread in a fixed order, without
+     * atomics, at the price of recomputing the attention weights in both kernels. Other cases run
+     * the scalar kernels, likewise without atomics. The mode only concerns the bias gradient: by
+     * default ({@code deterministic = false}) it is accumulated by float32 atomics while dq is
+     * computed (fast, but the summation order, so the last bits, vary between runs); with {@code
+     * deterministic = true} a separate kernel sums each bias entry over the batch and queries in a
+     * fixed order (slower: it recomputes the weights of every query once more per entry).
+     *
+     * @param problem the problem of the forward call
+     * @param dtype element type of every tensor but {@code lse}
+     * @param t the tensors (see {@link BackwardTensors})
+     * @param deterministic whether the bias gradient must be bitwise reproducible
+     * @param stream raw {@code CUstream} handle, 0 for the legacy default stream
+     * @throws IllegalArgumentException on an unsupported head dim, missing, superfluous or
+     *     misaligned pointers
+     * @throws IllegalStateException when the fused kernels are unavailable
+     * @throws CudaException when the driver rejects a launch or allocation
+     */
+    public static void backward(
+            NaProblem problem, DType dtype, BackwardTensors t, boolean deterministic, long stream) {
+        checkProblem(problem, dtype);
+        if (t == null) {
+            throw new IllegalArgumentException("tensors are required");
+        }
+        require("q", t.q, dtype);
+        require("k", t.k, dtype);
+        require("v", t.v, dtype);
+        require("out", t.out, dtype);
+        require("lse", t.lse, DType.FLOAT32);
+        require("dOut", t.dOut, dtype);
+        require("dq", t.dq, dtype);
+        require("dk", t.dk, dtype);
+        require("dv", t.dv, dtype);
+        optional("rpb", t.rpb, problem.hasRpb(), dtype);
+        optional("dRpb", t.dRpb, problem.hasRpb(), dtype);
+        boolean additional = problem.additionalTokens() > 0;
+        optional("additional_k", t.additionalK, additional, dtype);
+        optional("additional_v", t.additionalV, additional, dtype);
+        optional("dAdditional_k", t.dAdditionalK, additional, dtype);
+        optional("dAdditional_v", t.dAdditionalV, additional, dtype);
+        if (t.workspace != 0) {
+            require("workspace", t.workspace, DType.FLOAT32);
+        }
+        DeviceModule module = CudaDriver.module(CudaDriver.deviceOf(t.q));
+        new BackwardLaunch(module, problem, dtype, t, deterministic, stream).run();
     }
 
     static void checkProblem(NaProblem problem, DType dtype) {

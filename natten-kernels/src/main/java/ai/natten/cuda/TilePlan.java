@@ -29,12 +29,14 @@ final class TilePlan {
     private final int[] kvTile;
     private final int[] tileCounts;
     private final int groups;
+    private final double cost;
 
-    private TilePlan(int[] queryTile, int[] kvTile, int[] tileCounts, int groups) {
+    private TilePlan(int[] queryTile, int[] kvTile, int[] tileCounts, int groups, double cost) {
         this.queryTile = queryTile;
         this.kvTile = kvTile;
         this.tileCounts = tileCounts;
         this.groups = groups;
+        this.cost = cost;
     }
 
     /**
@@ -77,7 +79,7 @@ final class TilePlan {
             counts[a] = tileCount(windows[a], bestQ[a]);
             groups *= windows[a] == null ? 1 : windows[a].dilation();
         }
-        return new TilePlan(bestQ, bestKv, counts, groups);
+        return new TilePlan(bestQ, bestKv, counts, groups, best * queryTileSize * kvTileSize);
     }
 
     /** The problem's windows in padded slots (null for a padding axis of length 1). */
@@ -130,6 +132,14 @@ final class TilePlan {
             sum += (halo + kvTile - 1) / kvTile;
         }
         return sum;
+    }
+
+    /**
+     * Returns the modelled work of one dilation group in query-key products: the key/value tiles
+     * visited (plus the per-tile overhead) times the tile sizes.
+     */
+    double cost() {
+        return cost;
     }
 
     /** Query tile shape per padded axis. */

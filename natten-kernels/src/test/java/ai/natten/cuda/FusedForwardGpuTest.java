@@ -231,6 +231,22 @@ class FusedForwardGpuTest {
         }
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
+    void everyTensorCoreInstance(String rowBlocks) {
+        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+        try {
+            for (int trial = 0; trial < 6; trial++) {
+                NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
+                int d = new int[] {32, 64, 128}[trial % 3];
+                DType dtype = trial % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+                GpuCheck.checkForward(GpuCheck.withHeadDim(p, d), dtype, random);
+            }
+        } finally {
+            System.clearProperty("natten.cuda.rowBlocks");
+        }
+    }
+
     @Test
     void badInputIsRejected() {
         NaProblem p = problem(12, false);

@@ -121,6 +121,93 @@ final class GpuCheck {
         assertClose(want.lse(), got[1], tol, "lse " + dtype + " " + p);
     }
 
+    /** The relative tolerance of a gradient in {@code dtype}. */
+    static double backwardTolerance(DType dtype) {
+        return dtype == DType.FLOAT32 ? 1e-4 : 2e-2;
+    }
+
+    /**
+     * Runs the fused forward, then the fused backward on poisoned gradients, and returns {dq, dk,
+     * dv, drpb, dAdditionalK, dAdditionalV} (null where the problem has none).
+     */
+    static float[][] backward(
+            NaProblem p, DType dtype, NaReference.Inputs in, float[] dOut, boolean deterministic) {
+        int qCount = in.q().length;
+        int kvCount = in.k().length;
+        try (DeviceBuffer q = DeviceBuffer.of(0, in.q(), dtype);
+                DeviceBuffer k = DeviceBuffer.of(0, in.k(), dtype);
+                DeviceBuffer v = DeviceBuffer.of(0, in.v(), dtype);
+                DeviceBuffer rpb = optional(in.rpb(), dtype);
+                DeviceBuffer ak = optional(in.additionalK(), dtype);
+                DeviceBuffer av = optional(in.additionalV(), dtype);
+                DeviceBuffer out = DeviceBuffer.allocate(0, (long) qCount * dtype.bytes());
+                DeviceBuffer lse = DeviceBuffer.allocate(0, (long) qCount / p.headDim() * 4);
+                DeviceBuffer dout = DeviceBuffer.of(0, dOut, dtype);
+                DeviceBuffer dq = poisoned(qCount, dtype);
+                DeviceBuffer dk = poisoned(kvCount, dtype);
+                DeviceBuffer dv = poisoned(kvCount, dtype);
+                DeviceBuffer drpb = in.rpb() == null ? null : poisoned(in.rpb().length, dtype);
+                DeviceBuffer dak = ak == null ? null : poisoned(in.additionalK().length, dtype);
+                DeviceBuffer dav = av == null ? null : poisoned(in.additionalV().length, dtype)) {
+            FusedNeighborhoodAttention.forward(
+                    p,
+                    dtype,
+                    q.address(),
+                    k.address(),
+                    v.address(),
+                    out.address(),
+                    lse.address(),
+                    address(rpb),
+                    address(ak),
+                    address(av),
+                    0);
+            BackwardTensors t =
+                    BackwardTensors.builder()
+                            .setInputs(q.address(), k.address(), v.address())
+                            .setForward(out.address(), lse.address())
+                            .setOutputGradient(dout.address())
+                            .setGradients(dq.address(), dk.address(), dv.address())
+                            .optRpb(address(rpb), address(drpb))
+                            .optAdditional(address(ak), address(av), address(dak), address(dav))
+                            .build();
+            FusedNeighborhoodAttention.backward(p, dtype, t, deterministic, 0);
+            return new float[][] {
+                dq.toFloats(qCount, dtype),
+                dk.toFloats(kvCount, dtype),
+                dv.toFloats(kvCount, dtype),
+                drpb == null ? null : drpb.toFloats(in.rpb().length, dtype),
+                dak == null ? null : dak.toFloats(in.additionalK().length, dtype),
+                dav == null ? null : dav.toFloats(in.additionalV().length, dtype)
+            };
+        }
+    }
+
+    private static DeviceBuffer poisoned(int count, DType dtype) {
+        DeviceBuffer buffer = DeviceBuffer.allocate(0, (long) count * dtype.bytes());
+        buffer.fill((byte) 0xFF);
+        return buffer;
+    }
+
+    /** Checks every fused gradient of {@code p} in {@code dtype} against the reference. */
+    static void checkBackward(NaProblem p, DType dtype, boolean deterministic, Random random) {
+        NaReference.Inputs in = inputs(p, dtype, random);
+        float[] dOut = round(RandomProblems.normal(random, in.q().length, 1.0), dtype);
+        NaReference.Gradients want = NaReference.backward(p, in, dOut);
+        float[][] got = backward(p, dtype, in, dOut, deterministic);
+        double tol = backwardTolerance(dtype);
+        String what = dtype + (deterministic ? " deterministic " : " ") + p;
+        assertClose(want.dq(), got[0], tol, "dq " + what);
+        assertClose(want.dk(), got[1], tol, "dk " + what);
+        assertClose(want.dv(), got[2], tol, "dv " + what);
+        if (want.drpb() != null) {
+            assertClose(want.drpb(), got[3], tol, "drpb " + what);
+        }
+        if (want.dAdditionalK() != null) {
+            assertClose(want.dAdditionalK(), got[4], tol, "dAdditionalK " + what);
+            assertClose(want.dAdditionalV(), got[5], tol, "dAdditionalV " + what);
+        }
+    }
+
     /** Asserts ||got - want|| / ||want|| < tol; NaN (an unwritten element) always fails. */
     static void assertClose(float[] want, float[] got, double tol, String what) {
         double diff = 0;

@@ -2,6 +2,7 @@ package ai.natten.cuda.bench;
 
 import ai.natten.core.NaOptions;
 import ai.natten.core.NaProblem;
+import ai.natten.cuda.BackwardTensors;
 import ai.natten.cuda.DType;
 import ai.natten.cuda.DeviceBuffer;
 import ai.natten.cuda.FusedNeighborhoodAttention;
@@ -17,8 +18,10 @@ import java.util.Locale;
  * effective TFLOP/s counting only the neighborhood work, {@code 4 * B * H * N * prod(k) * D}
  * forward ({@code 3.5x} that for forward + backward).
  *
- * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N]}. Prints one JSON line per
- * problem, then a table.
+ * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants]}. {@code --backward}
+ * adds forward + backward timings (default, non-deterministic mode; workspace preallocated). Prints
+ * one JSON line per problem, then a table. {@code --variants} also times each tensor-core instance
+ * (64- and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice.
  */
 public final class KernelBench {
 
@@ -129,6 +132,8 @@ public final class KernelBench {
     public static void main(String[] args) {
         List<String> argList = Arrays.asList(args);
         boolean quick = argList.contains("--quick");
+        boolean variants = argList.contains("--variants");
+        boolean backward = argList.contains("--backward");
         int runs = 30;
         int at = argList.indexOf("--runs");
         if (at >= 0) {
@@ -140,22 +145,53 @@ public final class KernelBench {
             System.exit(2);
         }
         List<String> table = new ArrayList<>();
-        table.add(String.format(Locale.ROOT, "%-24s %10s %10s", "problem", "fwd ms", "fwd TF/s"));
+        table.add(
+                String.format(
+                        Locale.ROOT,
+                        "%-27s %10s %10s %12s %12s",
+                        "problem",
+                        "fwd ms",
+                        "fwd TF/s",
+                        "fwd+bwd ms",
+                        "fwd+bwd TF/s"));
+        List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
-            double ms = forwardMillis(c, runs);
-            double tflops = c.forwardFlops() / ms / 1e9;
-            System.out.printf(
-                    Locale.ROOT,
-                    "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f}%n",
-                    c.name(),
-                    ms,
-                    tflops);
-            table.add(String.format(Locale.ROOT, "%-24s %10.4f %10.2f", c.name(), ms, tflops));
+            for (String variant : rowBlocks) {
+                if (variant.equals("auto")) {
+                    System.clearProperty("natten.cuda.rowBlocks");
+                } else {
+                    System.setProperty("natten.cuda.rowBlocks", variant);
+                }
+                String name = variant.equals("auto") ? c.name() : c.name() + " m" + variant;
+                double[] ms = millis(c, runs, backward && variant.equals("auto"));
+                double tflops = c.forwardFlops() / ms[0] / 1e9;
+                double bwdTflops = 3.5 * c.forwardFlops() / ms[1] / 1e9;
+                System.out.printf(
+                        Locale.ROOT,
+                        "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f,"
+                                + " \"fwdbwd_ms\": %.4f, \"fwdbwd_tflops\": %.2f}%n",
+                        name,
+                        ms[0],
+                        tflops,
+                        ms[1],
+                        bwdTflops);
+                table.add(
+                        String.format(
+                                Locale.ROOT,
+                                "%-27s %10.4f %10.2f %12.4f %12.2f",
+                                name,
+                                ms[0],
+                                tflops,
+                                ms[1],
+                                bwdTflops));
+            }
         }
+        System.clearProperty("natten.cuda.rowBlocks");
         table.forEach(System.out::println);
     }
 
-    private static double forwardMillis(Case c, int runs) {
+    /** Returns {forward ms, forward + backward ms (NaN unless timed)}. */
+    private static double[] millis(Case c, int runs, boolean backward) {
         NaProblem p = c.problem();
         DType dtype = DType.BFLOAT16;
         long qCount = (long) p.batch() * p.tokens() * p.heads() * p.headDim();
@@ -164,7 +200,16 @@ public final class KernelBench {
                 DeviceBuffer k = DeviceBuffer.allocate(0, qCount * 2);
                 DeviceBuffer v = DeviceBuffer.allocate(0, qCount * 2);
                 DeviceBuffer out = DeviceBuffer.allocate(0, qCount * 2);
-                DeviceBuffer lse = DeviceBuffer.allocate(0, lseCount * 4)) {
+                DeviceBuffer lse = DeviceBuffer.allocate(0, lseCount * 4);
+                DeviceBuffer dout = DeviceBuffer.allocate(0, backward ? qCount * 2 : 0);
+                DeviceBuffer grads = DeviceBuffer.allocate(0, backward ? 3 * qCount * 2 : 0);
+                DeviceBuffer workspace =
+                        DeviceBuffer.allocate(
+                                0,
+                                backward
+                                        ? FusedNeighborhoodAttention.backwardWorkspaceBytes(
+                                                p, false)
+                                        : 0)) {
             q.fillNormal(qCount, dtype, 1, 1f, 0);
             k.fillNormal(qCount, dtype, 2, 1f, 0);
             v.fillNormal(qCount, dtype, 3, 1f, 0);
@@ -182,7 +227,28 @@ public final class KernelBench {
                                     0,
                                     0,
                                     0);
-            return GpuTimer.medianMillis(0, 0, 5, runs, forward);
+            double fwd = GpuTimer.medianMillis(0, 0, 20, runs, forward);
+            if (!backward) {
+                return new double[] {fwd, Double.NaN};
+            }
+            dout.fillNormal(qCount, dtype, 4, 1f, 0);
+            BackwardTensors t =
+                    BackwardTensors.builder()
+                            .setInputs(q.address(), k.address(), v.address())
+                            .setForward(out.address(), lse.address())
+                            .setOutputGradient(dout.address())
+                            .setGradients(
+                                    grads.address(),
+                                    grads.address() + qCount * 2,
+                                    grads.address() + 2 * qCount * 2)
+                            .optWorkspace(workspace.address())
+                            .build();
+            Runnable both =
+                    () -> {
+                        forward.run();
+                        FusedNeighborhoodAttention.backward(p, dtype, t, false, 0);
+                    };
+            return new double[] {fwd, GpuTimer.medianMillis(0, 0, 5, runs, both)};
         }
     }
 

@@ -1,0 +1,285 @@
+// The scalar backward kernels: every dtype, any head dim D <= 256, every option. The delta
+// pre-pass is shared with the tensor-core backward. Lanes of a warp split the head dim as in
+// fwd_simple; attention weights are recomputed from q, k and the forward's log-sum-exp.
+#pragma once
+#include "na_common.cuh"
+
+namespace bwd_simple {
+constexpr int PER_LANE = 8;  // 256 / 32
+
+__device__ __forceinline__ float warp_sum(float x) {
+#pragma unroll
+    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
+    return x;
+}
+
+template <typename T>
+__device__ __forceinline__ void load_row(const T* row, int D, int lane, float* x) {
+#pragma unroll
+    for (int e = 0; e < PER_LANE; ++e) {
+        int c = e * 32 + lane;
+        x[e] = c < D ? to_float(row[c]) : 0.f;
+    }
+}
+
+template <typename T>
+__device__ __forceinline__ float dot_row(const float* x, const T* row, int D, int lane) {
+    float acc = 0.f;
+#pragma unroll
+    for (int e = 0; e < PER_LANE; ++e) {
+        int c = e * 32 + lane;
+        if (c < D) acc += x[e] * to_float(row[c]);
+    }
+    return warp_sum(acc);
+}
+
+template <typename T>
+__device__ __forceinline__ void store_row(T* row, int D, int lane, const float* x, float scale) {
+#pragma unroll
+    for (int e = 0; e < PER_LANE; ++e) {
+        int c = e * 32 + lane;
+        if (c < D) row[c] = from_float<T>(x[e] * scale);
+    }
+}
+
+// Group coordinates, group and window of a query token on every axis.
+struct QueryWindow {
+    int g[3], qi[3], ws[3], we[3];
+    __device__ QueryWindow(const NaParams& p, int t) {
+        int x[3];
+        unflatten(t, p.L, x);
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            g[a] = x[a] % p.dil[a];
+            qi[a] = x[a] / p.dil[a];
+            axis_window(qi[a], group_length(p.L[a], p.dil[a], g[a]), p.ks[a], p.str[a], p.causal[a], ws[a], we[a]);
+        }
+    }
+};
+}  // namespace bwd_simple
+
+// Queries (group indices) whose window contains key j on one axis: [lo, hi). Windows' starts and
+// ends are monotonic in the query index, so both bounds are binary searches.
+__device__ __forceinline__ void inverse_window(int j, int lg, int k, int s, int causal, int& lo, int& hi) {
+    int a = 0, b = lg;  // first i with end(i) > j
+    while (a < b) {
+        int mid = (a + b) >> 1, st, en;
+        axis_window(mid, lg, k, s, causal, st, en);
+        if (en > j) b = mid; else a = mid + 1;
+    }
+    lo = a;
+    a = lo, b = lg;  // first i with start(i) > j
+    while (a < b) {
+        int mid = (a + b) >> 1, st, en;
+        axis_window(mid, lg, k, s, causal, st, en);
+        if (st > j) b = mid; else a = mid + 1;
+    }
+    hi = a;
+}
+
+// delta[b, t, h] = sum_c dout * o, one warp per row.
+template <typename T>
+__device__ __forceinline__ void bwd_delta(const NaParams& p) {
+    using namespace bwd_simple;
+    const long long row = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    const long long rows = static_cast<long long>(p.B) * p.L[0] * p.L[1] * p.L[2] * p.H;
+    if (row >= rows) return;
+    float o[PER_LANE];
+    load_row(static_cast<const T*>(p.o) + row * p.D, p.D, lane, o);
+    float d = dot_row(o, static_cast<const T*>(p.dout) + row * p.D, p.D, lane);
+    if (lane == 0) p.delta[row] = d;
+}
+
+// dq for one (batch, query token, head) per warp; rpb gradients by float32 atomics into p.drpb
+// when it is set (the non-deterministic mode).
+template <typename T>
+__device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
+    using namespace bwd_simple;
+    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    if (warp >= static_cast<long long>(p.B) * N * p.H) return;
+    const int h = static_cast<int>(warp % p.H);
+    const int t = static_cast<int>((warp / p.H) % N);
+    const int b = static_cast<int>(warp / (static_cast<long long>(p.H) * N));
+    const int hk = h / (p.H / p.Hkv);
+    const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
+    QueryWindow w(p, t);
+    float q[PER_LANE], dout[PER_LANE], dq[PER_LANE] = {};
+    load_row(static_cast<const T*>(p.q) + row * p.D, p.D, lane, q);
+    load_row(static_cast<const T*>(p.dout) + row * p.D, p.D, lane, dout);
+    const float lse = p.lse[row], delta = p.delta[row];
+    const T* rpb = static_cast<const T*>(p.rpb);
+    float* drpb = static_cast<float*>(p.drpb);
+    auto visit = [&](const T* kr, const T* vr, float bias, int rpbIdx) {
+        float pr = expf(dot_row(q, kr, p.D, lane) * p.scale + bias - lse);
+        float ds = pr * (dot_row(dout, vr, p.D, lane) - delta);
+#pragma unroll
+        for (int e = 0; e < PER_LANE; ++e) {
+            int c = e * 32 + lane;
+            if (c < p.D) dq[e] += ds * to_float(kr[c]);
+        }
+        if (rpbIdx >= 0 && lane == 0) atomicAdd(drpb + rpbIdx, ds);
+    };
+    int kj[3];
+    for (kj[0] = w.ws[0]; kj[0] < w.we[0]; ++kj[0])
+        for (kj[1] = w.ws[1]; kj[1] < w.we[1]; ++kj[1])
+            for (kj[2] = w.ws[2]; kj[2] < w.we[2]; ++kj[2]) {
+                long long off = ((static_cast<long long>(b) * N + token_of(p, kj, w.g)) * p.Hkv + hk) * p.D;
+                int idx = rpb ? rpb_index(p, h, w.qi, kj) : -1;
+                visit(static_cast<const T*>(p.k) + off, static_cast<const T*>(p.v) + off,
+                      rpb ? to_float(rpb[idx]) : 0.f, drpb ? idx : -1);
+            }
+    for (int a = 0; a < p.T; ++a) {
+        long long off = ((static_cast<long long>(b) * p.T + a) * p.Hkv + hk) * p.D;
+        visit(static_cast<const T*>(p.addk) + off, static_cast<const T*>(p.addv) + off, 0.f, -1);
+    }
+    store_row(static_cast<T*>(p.dq) + row * p.D, p.D, lane, dq, p.scale);
+}
+
+// dk, dv for one (batch, key token, kv head) per warp: the queries of every head of the group
+// whose windows contain the key (a box: per axis the inverse window).
+template <typename T>
+__device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
+    using namespace bwd_simple;
+    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    if (warp >= static_cast<long long>(p.B) * N * p.Hkv) return;
+    const int hk = static_cast<int>(warp % p.Hkv);
+    const int t = static_cast<int>((warp / p.Hkv) % N);
+    const int b = static_cast<int>(warp / (static_cast<long long>(p.Hkv) * N));
+    const long long krow = (static_cast<long long>(b) * N + t) * p.Hkv + hk;
+    int x[3], g[3], kj[3], lo[3], hi[3];
+    unflatten(t, p.L, x);
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        g[a] = x[a] % p.dil[a];
+        kj[a] = x[a] / p.dil[a];
+        inverse_window(kj[a], group_length(p.L[a], p.dil[a], g[a]), p.ks[a], p.str[a], p.causal[a], lo[a], hi[a]);
+    }
+    float k[PER_LANE], v[PER_LANE], dk[PER_LANE] = {}, dv[PER_LANE] = {};
+    load_row(static_cast<const T*>(p.k) + krow * p.D, p.D, lane, k);
+    load_row(static_cast<const T*>(p.v) + krow * p.D, p.D, lane, v);
+    const T* rpb = static_cast<const T*>(p.rpb);
+    const int group = p.H / p.Hkv;
+    int qi[3];
+    for (qi[0] = lo[0]; qi[0] < hi[0]; ++qi[0])
+        for (qi[1] = lo[1]; qi[1] < hi[1]; ++qi[1])
+            for (qi[2] = lo[2]; qi[2] < hi[2]; ++qi[2]) {
+                const int qt = token_of(p, qi, g);
+                for (int h = hk * group; h < (hk + 1) * group; ++h) {
+                    const long long row = (static_cast<long long>(b) * N + qt) * p.H + h;
+                    const T* qr = static_cast<const T*>(p.q) + row * p.D;
+                    const T* dor = static_cast<const T*>(p.dout) + row * p.D;
+                    float bias = rpb ? to_float(rpb[rpb_index(p, h, qi, kj)]) : 0.f;
+                    float pr = expf(dot_row(k, qr, p.D, lane) * p.scale + bias - p.lse[row]);
+                    float ds = pr * (dot_row(v, dor, p.D, lane) - p.delta[row]);
+#pragma unroll
+                    for (int e = 0; e < PER_LANE; ++e) {
+                        int c = e * 32 + lane;
+                        if (c < p.D) {
+                            dv[e] += pr * to_float(dor[c]);
+                            dk[e] += ds * to_float(qr[c]);
+                        }
+                    }
+                }
+            }
+    store_row(static_cast<T*>(p.dk) + krow * p.D, p.D, lane, dk, p.scale);
+    store_row(static_cast<T*>(p.dv) + krow * p.D, p.D, lane, dv, 1.f);
+}
+
+// Gradients of the additional keys/values: one warp per (batch, token, kv head) over every query
+// of the group's heads, in a fixed order.
+template <typename T>
+__device__ __forceinline__ void bwd_dadd_simple(const NaParams& p) {
+    using namespace bwd_simple;
+    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    if (warp >= static_cast<long long>(p.B) * p.T * p.Hkv) return;
+    const int hk = static_cast<int>(warp % p.Hkv);
+    const int a = static_cast<int>((warp / p.Hkv) % p.T);
+    const int b = static_cast<int>(warp / (static_cast<long long>(p.Hkv) * p.T));
+    const long long arow = (static_cast<long long>(b) * p.T + a) * p.Hkv + hk;
+    float k[PER_LANE], v[PER_LANE], dk[PER_LANE] = {}, dv[PER_LANE] = {};
+    load_row(static_cast<const T*>(p.addk) + arow * p.D, p.D, lane, k);
+    load_row(static_cast<const T*>(p.addv) + arow * p.D, p.D, lane, v);
+    const int group = p.H / p.Hkv;
+    for (int t = 0; t < N; ++t) {
+        for (int h = hk * group; h < (hk + 1) * group; ++h) {
+            const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
+            const T* qr = static_cast<const T*>(p.q) + row * p.D;
+            const T* dor = static_cast<const T*>(p.dout) + row * p.D;
+            float pr = expf(dot_row(k, qr, p.D, lane) * p.scale - p.lse[row]);
+            float ds = pr * (dot_row(v, dor, p.D, lane) - p.delta[row]);
+#pragma unroll
+            for (int e = 0; e < PER_LANE; ++e) {
+                int c = e * 32 + lane;
+                if (c < p.D) {
+                    dv[e] += pr * to_float(dor[c]);
+                    dk[e] += ds * to_float(qr[c]);
+                }
+            }
+        }
+    }
+    store_row(static_cast<T*>(p.daddk) + arow * p.D, p.D, lane, dk, p.scale);
+    store_row(static_cast<T*>(p.daddv) + arow * p.D, p.D, lane, dv, 1.f);
+}
+
+// Deterministic rpb gradient: one block of 128 threads per (head, table entry), a fixed-order sum
+// over every (batch, query) whose neighbour at that offset exists. Writes p.drpb in the dtype.
+template <typename T>
+__device__ __forceinline__ void bwd_drpb_ordered(const NaParams& p) {
+    __shared__ float partial[128];
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    const int perHead = (2 * p.ks[0] - 1) * (2 * p.ks[1] - 1) * (2 * p.ks[2] - 1);
+    const int h = blockIdx.x / perHead;
+    int e = blockIdx.x % perHead, off[3];
+    const int span[3] = {2 * p.ks[0] - 1, 2 * p.ks[1] - 1, 2 * p.ks[2] - 1};
+    unflatten(e, span, off);
+    const int hk = h / (p.H / p.Hkv);
+    float sum = 0.f;
+    for (long long idx = threadIdx.x; idx < static_cast<long long>(p.B) * N; idx += blockDim.x) {
+        const int b = static_cast<int>(idx / N), t = static_cast<int>(idx % N);
+        bwd_simple::QueryWindow w(p, t);
+        int kj[3];
+        bool in = true;
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            kj[a] = w.qi[a] + off[a] - (p.ks[a] - 1);
+            in &= kj[a] >= w.ws[a] && kj[a] < w.we[a];
+        }
+        if (!in) continue;
+        const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
+        const long long krow = (static_cast<long long>(b) * N + token_of(p, kj, w.g)) * p.Hkv + hk;
+        const T* qr = static_cast<const T*>(p.q) + row * p.D;
+        const T* dor = static_cast<const T*>(p.dout) + row * p.D;
+        const T* kr = static_cast<const T*>(p.k) + krow * p.D;
+        const T* vr = static_cast<const T*>(p.v) + krow * p.D;
+        float s = 0.f, dp = 0.f;
+        for (int c = 0; c < p.D; ++c) {
+            s += to_float(qr[c]) * to_float(kr[c]);
+            dp += to_float(dor[c]) * to_float(vr[c]);
+        }
+        float bias = to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, w.qi, kj)]);
+        float pr = expf(s * p.scale + bias - p.lse[row]);
+        sum += pr * (dp - p.delta[row]);
+    }
+    partial[threadIdx.x] = sum;
+    __syncthreads();
+    for (int stride = 64; stride > 0; stride >>= 1) {
+        if (threadIdx.x < stride) partial[threadIdx.x] += partial[threadIdx.x + stride];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) static_cast<T*>(p.drpb)[blockIdx.x] = from_float<T>(partial[0]);
+}
+
+// out[i] = in[i] converted (float32 accumulators to the dtype).
+template <typename T>
+__device__ __forceinline__ void convert_from_f32(T* out, const float* in, long long n) {
+    for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
+         i += static_cast<long long>(gridDim.x) * blockDim.x)
+        out[i] = from_float<T>(in[i]);
+}

@@ -1,0 +1,380 @@
+// Tensor-core backward (fp16/bf16, head dims with an instance; no rpb, no additional tokens: those
+// take the scalar backward). Two deterministic kernels, each recomputing P = exp2(S - LSE) tile by
+// tile from Q, K and the forward's LSE, never storing it:
+//   bwd_dq_tc:   one CTA per query box (as the forward): dQ = scale * sum_tiles dS K,
+//                dS = P * (dO V^T - delta).
+//   bwd_dkdv_tc: one CTA per key/value box and kv head, iterating the query boxes of every query
+//                head of the group that cover the box's inverse neighbourhood (per axis a range,
+//                since window bounds are monotonic): dV = sum P^T dO, dK = scale * sum dS^T Q.
+// No atomics: every gradient element is summed by one thread in a fixed order.
+#pragma once
+#include "na_backward_simple.cuh"
+#include "na_mma.cuh"
+
+namespace bwd_tc {
+constexpr int BT = 64;  // rows of every tile (4 warps x 16)
+constexpr int NT = 128;
+constexpr float LOG2E = 1.4426950408889634f;
+
+// Loads 64 rows of D elements by cp.async; row r is valid iff valid(r), at element offset off(r).
+template <typename T, int D, typename Valid, typename Off>
+__device__ __forceinline__ void load_rows(T* dst, const T* src, Valid valid, Off off) {
+    constexpr int LDS = D + 8, CPR = D / 8, RPP = NT / CPR;
+    const int chunk = threadIdx.x % CPR;
+#pragma unroll
+    for (int pass = 0; pass < (BT + RPP - 1) / RPP; ++pass) {
+        int r = threadIdx.x / CPR + pass * RPP;
+        if (r < BT) {
+            bool ok = valid(r);
+            cp_async16(dst + r * LDS + chunk * 8, src + (ok ? off(r) : 0) + chunk * 8, ok);
+        }
+    }
+}
+
+// acc[16 x 64] (warp rows x tile rows of `b`) = A[warp rows] . B^T over D, both from shared.
+template <typename T, int D>
+__device__ __forceinline__ void gemm_abt(float (*acc)[4], const T* a, const T* b, int lane) {
+    constexpr int LDS = D + 8;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+        uint32_t af[4];
+        ldsm_x4(af, a + ((lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+        for (int nb = 0; nb < 4; ++nb) {
+            uint32_t bf[4];
+            ldsm_x4(bf, b + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+            mma16816<T>(acc[2 * nb], af, bf);
+            mma16816<T>(acc[2 * nb + 1], af, bf + 2);
+        }
+    }
+}
+
+// out[16 x D] += P[16 x 64] (accumulator layout, packed to A fragments) . B[64 x D] from shared.
+template <typename T, int D>
+__device__ __forceinline__ void gemm_pb(float (*out)[4], float (*pm)[4], const T* b, int lane) {
+    constexpr int LDS = D + 8;
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+        uint32_t pa[4] = {pack2<T>(pm[2 * kk][0], pm[2 * kk][1]), pack2<T>(pm[2 * kk][2], pm[2 * kk][3]),
+                          pack2<T>(pm[2 * kk + 1][0], pm[2 * kk + 1][1]),
+                          pack2<T>(pm[2 * kk + 1][2], pm[2 * kk + 1][3])};
+#pragma unroll
+        for (int db = 0; db < D / 16; ++db) {
+            uint32_t bv[4];
+            ldsm_x4_t(bv, b + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+            mma16816<T>(out[2 * db], pa, bv);
+            mma16816<T>(out[2 * db + 1], pa, bv + 2);
+        }
+    }
+}
+
+// Writes a warp's 16 x D accumulator rows (times scale) to global rows given by row_off(r).
+template <typename T, int D, typename Valid, typename Off>
+__device__ __forceinline__ void store_acc(T* dst, float (*acc)[4], int wrow, int lane, float scale, Valid valid, Off off) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int r = wrow + (lane >> 2) + half * 8;
+        if (!valid(r)) continue;
+        T* row = dst + off(r) + (lane & 3) * 2;
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i)
+            *reinterpret_cast<uint32_t*>(row + i * 8) = pack2<T>(acc[i][2 * half] * scale, acc[i][2 * half + 1] * scale);
+    }
+}
+}  // namespace bwd_tc
+
+// p.tq: the query box; p.tkv: the key box; p.tiles: query boxes per axis.
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
+    using namespace bwd_tc;
+    constexpr int LDS = D + 8;
+    extern __shared__ __align__(128) unsigned char smem[];
+    T* sQ = reinterpret_cast<T*>(smem);
+    T* sO = sQ + BT * LDS;      // dO
+    T* sK = sO + BT * LDS;      // [2][BT][LDS]
+    T* sV = sK + 2 * BT * LDS;  // [2][BT][LDS]
+    int* sRow = reinterpret_cast<int*>(sV + 2 * BT * LDS);  // [BT][6] window per query row
+    int* sKc = sRow + BT * 6;
+    int* sKoff = sKc + BT;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
+    int g[3], ti[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
+    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
+    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
+        q0[a] = ti[a] * p.tq[a];
+        if (q0[a] >= lg[a]) return;
+        q1[a] = min(q0[a] + p.tq[a], lg[a]);
+        int s0, e0, s1, e1;
+        axis_window(q0[a], lg[a], p.ks[a], p.str[a], p.causal[a], s0, e0);
+        axis_window(q1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], s1, e1);
+        kvs[a] = s0;
+        nkv[a] = (e1 - s0 + p.tkv[a] - 1) / p.tkv[a];
+    }
+    auto qvalid = [&](int r, int* x) {
+        int rc[3];
+        unflatten(r, p.tq, rc);
+        bool ok = true;
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            x[a] = q0[a] + rc[a];
+            ok &= x[a] < q1[a];
+        }
+        return ok;
+    };
+    for (int r = tid; r < BT; r += NT) {
+        int x[3];
+        bool ok = qvalid(r, x);
+#pragma unroll
+        for (int a = 0; a < 3; ++a)
+            axis_window(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], sRow[r * 6 + a], sRow[r * 6 + 3 + a]);
+        if (!ok) sRow[r * 6 + 3] = sRow[r * 6];
+    }
+    for (int c = tid; c < BT; c += NT) {
+        int kc[3];
+        unflatten(c, p.tkv, kc);
+        sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
+        sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
+    }
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
+    auto qrow = [&](int r) {
+        int x[3];
+        qvalid(r, x);
+        return ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h);
+    };
+    auto qok = [&](int r) { int x[3]; return qvalid(r, x); };
+    load_rows<T, D>(sQ, static_cast<const T*>(p.q), qok, [&](int r) { return qrow(r) * D; });
+    load_rows<T, D>(sO, static_cast<const T*>(p.dout), qok, [&](int r) { return qrow(r) * D; });
+    cp_async_commit();
+    __syncthreads();
+
+    const int nTiles = nkv[0] * nkv[1] * nkv[2];
+    auto tile_origin = [&](int j, int* kb) {
+        int tj[3];
+        unflatten(j, nkv, tj);
+#pragma unroll
+        for (int a = 0; a < 3; ++a) kb[a] = kvs[a] + tj[a] * p.tkv[a];
+    };
+    auto load_kv = [&](int j, int stage) {
+        int kb[3];
+        tile_origin(j, kb);
+        const long long base = static_cast<long long>(b) * N + token_of(p, kb, g);
+        auto ok = [&](int c) {
+            int pk = sKc[c];
+            return (pk & 255) < lg[0] - kb[0] && ((pk >> 8) & 255) < lg[1] - kb[1] && (pk >> 16) < lg[2] - kb[2];
+        };
+        auto off = [&](int c) { return ((base + sKoff[c]) * p.Hkv + hk) * D; };
+        load_rows<T, D>(sK + stage * BT * LDS, static_cast<const T*>(p.k), ok, off);
+        load_rows<T, D>(sV + stage * BT * LDS, static_cast<const T*>(p.v), ok, off);
+    };
+    load_kv(0, 0);
+    cp_async_commit();
+
+    const int wrow = warp * 16;
+    float lse2[2], delta[2];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int r = wrow + (lane >> 2) + half * 8;
+        const bool ok = qok(r);
+        const long long row = qrow(r);
+        lse2[half] = ok ? p.lse[row] * LOG2E : 0.f;
+        delta[half] = ok ? p.delta[row] : 0.f;
+    }
+    float dq[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
+
+    for (int j = 0; j < nTiles; ++j) {
+        if (j + 1 < nTiles) {
+            load_kv(j + 1, (j + 1) & 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const T* ks = sK + (j & 1) * BT * LDS;
+        const T* vs = sV + (j & 1) * BT * LDS;
+        float s[8][4], dp[8][4];
+        gemm_abt<T, D>(s, sQ + wrow * LDS, ks, lane);
+        gemm_abt<T, D>(dp, sO + wrow * LDS, vs, lane);
+        int kb[3];
+        tile_origin(j, kb);
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            uint64_t keep = box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, kb, p.tkv, span, comb);
+            apply_mask(s, half, keep >> ((lane & 3) * 2), p.scale_log2);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    float pr = fast_exp2(s[i][half * 2 + e] - lse2[half]);
+                    s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta[half]);  // dS
+                }
+            }
+        }
+        gemm_pb<T, D>(dq, s, ks, lane);
+        __syncthreads();
+    }
+    store_acc<T, D>(static_cast<T*>(p.dq), dq, wrow, lane, p.scale, qok, [&](int r) { return qrow(r) * D; });
+}
+
+// p.tq: the key box of the CTA; p.tkv: the query box iterated; p.tiles: key boxes per axis.
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
+    using namespace bwd_tc;
+    constexpr int LDS = D + 8;
+    extern __shared__ __align__(128) unsigned char smem[];
+    T* sK = reinterpret_cast<T*>(smem);
+    T* sV = sK + BT * LDS;
+    T* sQ = sV + BT * LDS;      // [2][BT][LDS]
+    T* sO = sQ + 2 * BT * LDS;  // [2][BT][LDS] dO
+    float* sLse = reinterpret_cast<float*>(sO + 2 * BT * LDS);  // [2][BT], log2 domain
+    float* sDelta = sLse + 2 * BT;                               // [2][BT]
+    int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][6] inverse window per key
+    int* sQc = sRow + BT * 6;
+    int* sQoff = sQc + BT;
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
+    int g[3], ti[3], lg[3], k0[3], k1[3], qs[3], nq[3];
+    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
+    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
+        k0[a] = ti[a] * p.tq[a];
+        if (k0[a] >= lg[a]) return;
+        k1[a] = min(k0[a] + p.tq[a], lg[a]);
+        int lo0, hi0, lo1, hi1;
+        inverse_window(k0[a], lg[a], p.ks[a], p.str[a], p.causal[a], lo0, hi0);
+        inverse_window(k1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], lo1, hi1);
+        qs[a] = lo0;
+        nq[a] = (hi1 - lo0 + p.tkv[a] - 1) / p.tkv[a];
+    }
+    auto kvalid = [&](int r, int* x) {
+        int rc[3];
+        unflatten(r, p.tq, rc);
+        bool ok = true;
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            x[a] = k0[a] + rc[a];
+            ok &= x[a] < k1[a];
+        }
+        return ok;
+    };
+    auto kok = [&](int r) { int x[3]; return kvalid(r, x); };
+    auto krow = [&](int r) {
+        int x[3];
+        kvalid(r, x);
+        return (static_cast<long long>(b) * N + token_of(p, x, g)) * p.Hkv + hk;
+    };
+    for (int r = tid; r < BT; r += NT) {
+        int x[3];
+        bool ok = kvalid(r, x);
+#pragma unroll
+        for (int a = 0; a < 3; ++a)
+            inverse_window(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], sRow[r * 6 + a], sRow[r * 6 + 3 + a]);
+        if (!ok) sRow[r * 6 + 3] = sRow[r * 6];
+    }
+    for (int c = tid; c < BT; c += NT) {
+        int qc[3];
+        unflatten(c, p.tkv, qc);
+        sQc[c] = qc[0] | (qc[1] << 8) | (qc[2] << 16);
+        sQoff[c] = (qc[0] * p.dil[0] * p.L[1] + qc[1] * p.dil[1]) * p.L[2] + qc[2] * p.dil[2];
+    }
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
+    load_rows<T, D>(sK, static_cast<const T*>(p.k), kok, [&](int r) { return krow(r) * D; });
+    load_rows<T, D>(sV, static_cast<const T*>(p.v), kok, [&](int r) { return krow(r) * D; });
+    cp_async_commit();
+    __syncthreads();
+
+    const int nQ = nq[0] * nq[1] * nq[2];
+    const int nTiles = nQ * group;
+    auto tile_origin = [&](int j, int* qb) {
+        int tj[3];
+        unflatten(j % nQ, nq, tj);
+#pragma unroll
+        for (int a = 0; a < 3; ++a) qb[a] = qs[a] + tj[a] * p.tkv[a];
+    };
+    auto load_q = [&](int j, int stage) {
+        int qb[3];
+        tile_origin(j, qb);
+        const int h = hk * group + j / nQ;
+        const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
+        auto ok = [&](int c) {
+            int pk = sQc[c];
+            return (pk & 255) < lg[0] - qb[0] && ((pk >> 8) & 255) < lg[1] - qb[1] && (pk >> 16) < lg[2] - qb[2];
+        };
+        auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
+        load_rows<T, D>(sQ + stage * BT * LDS, static_cast<const T*>(p.q), ok, [&](int c) { return row(c) * D; });
+        load_rows<T, D>(sO + stage * BT * LDS, static_cast<const T*>(p.dout), ok, [&](int c) { return row(c) * D; });
+        for (int c = tid; c < BT; c += NT) {
+            bool v = ok(c);
+            sLse[stage * BT + c] = v ? p.lse[row(c)] * LOG2E : 0.f;
+            sDelta[stage * BT + c] = v ? p.delta[row(c)] : 0.f;
+        }
+    };
+    load_q(0, 0);
+    cp_async_commit();
+
+    const int wrow = warp * 16;
+    float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) {
+        dk[i][0] = dk[i][1] = dk[i][2] = dk[i][3] = 0.f;
+        dv[i][0] = dv[i][1] = dv[i][2] = dv[i][3] = 0.f;
+    }
+    for (int j = 0; j < nTiles; ++j) {
+        if (j + 1 < nTiles) {
+            load_q(j + 1, (j + 1) & 1);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const T* qsm = sQ + (j & 1) * BT * LDS;
+        const T* osm = sO + (j & 1) * BT * LDS;
+        const float* lse2 = sLse + (j & 1) * BT;
+        const float* del = sDelta + (j & 1) * BT;
+        float s[8][4], dp[8][4];
+        gemm_abt<T, D>(s, sK + wrow * LDS, qsm, lane);  // S^T: keys x queries
+        gemm_abt<T, D>(dp, sV + wrow * LDS, osm, lane);  // dP^T
+        int qb[3];
+        tile_origin(j, qb);
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            uint64_t keep = box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, qb, p.tkv, span, comb);
+            apply_mask(s, half, keep >> ((lane & 3) * 2), p.scale_log2);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) {
+#pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int c = i * 8 + (lane & 3) * 2 + e;
+                    float pr = fast_exp2(s[i][half * 2 + e] - lse2[c]);
+                    s[i][half * 2 + e] = pr;
+                    dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
+                }
+            }
+        }
+        gemm_pb<T, D>(dv, s, osm, lane);
+        gemm_pb<T, D>(dk, dp, qsm, lane);
+        __syncthreads();
+    }
+    store_acc<T, D>(static_cast<T*>(p.dk), dk, wrow, lane, p.scale, kok, [&](int r) { return krow(r) * D; });
+    store_acc<T, D>(static_cast<T*>(p.dv), dv, wrow, lane, 1.f, kok, [&](int r) { return krow(r) * D; });
+}

@@ -1,0 +1,98 @@
+package ai.natten.cuda;
+
+import ai.natten.core.NaProblem;
+
+/**
+ * One instance of the tensor-core forward kernel ({@code na_forward_tc.cuh}) and its tile plan: 4
+ * warps of 1 or 2 m16 row blocks each, so query tiles of 64 or 128 tokens, key/value tiles of 64.
+ *
+ * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
+ * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
+ * measured relative speed of the instances. The system property {@code natten.cuda.rowBlocks} (1 or
+ * 2) forces one, for benchmarking.
+ */
+final class TensorCoreKernel {
+
+    private static final int WARPS = 4;
+    private static final int KV_TILE = 64;
+    private static final int ROW_INFO_INTS = 9;
+
+    /**
+     * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
+     * (measured on an H100 over the KernelBench problems, docs/perf.md): the larger the head dim,
+     * the more the halved shared-memory traffic per product pays.
+     */
+    private static double twoRowBlockSpeed(int headDim) {
+        return headDim >= 128 ? 0.8 : headDim >= 64 ? 0.92 : 1.05;
+    }
+
+    private final DType dtype;
+    private final int headDim;
+    private final int rowBlocks;
+    private final TilePlan plan;
+
+    private TensorCoreKernel(DType dtype, int headDim, int rowBlocks, TilePlan plan) {
+        this.dtype = dtype;
+        this.headDim = headDim;
+        this.rowBlocks = rowBlocks;
+        this.plan = plan;
+    }
+
+    /** Returns whether an instance exists for the head dim. */
+    static boolean hasInstance(int headDim) {
+        return headDim == 32 || headDim == 64 || headDim == 128;
+    }
+
+    /** Returns the instance and plan for the problem (fp16/bf16, a head dim with an instance). */
+    static TensorCoreKernel choose(NaProblem problem, DType dtype) {
+        String forced = System.getProperty("natten.cuda.rowBlocks");
+        TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
+        if ("1".equals(forced)) {
+            return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
+        }
+        TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
+        boolean useTwo =
+                "2".equals(forced) || two.cost() * twoRowBlockSpeed(problem.headDim()) < one.cost();
+        return useTwo
+                ? new TensorCoreKernel(dtype, problem.headDim(), 2, two)
+                : new TensorCoreKernel(dtype, problem.headDim(), 1, one);
+    }
+
+    private static int queryTile(int rowBlocks) {
+        return 16 * rowBlocks * WARPS;
+    }
+
+    /** Returns the kernel's C name. */
+    String name() {
+        return "na_fwd_tc_"
+                + dtype.kernelSuffix()
+                + "_d"
+                + headDim
+                + "_w"
+                + WARPS
+                + "_m"
+                + rowBlocks;
+    }
+
+    /** Returns the tile plan. */
+    TilePlan plan() {
+        return plan;
+    }
+
+    /** Returns the threads per block. */
+    int threads() {
+        return 32 * WARPS;
+    }
+
+    /** Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables. */
+    int sharedBytes() {
+        int bm = queryTile(rowBlocks);
+        int row = headDim + 8;
+        return (bm * row + 4 * KV_TILE * row) * 2 + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
+    }
+
+    @Override
+    public String toString() {
+        return name() + " " + plan;
+    }
+}

@@ -1,0 +1,222 @@
+package ai.natten.cuda;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import ai.natten.core.NaOptions;
+import ai.natten.core.NaProblem;
+import ai.natten.reference.NaReference;
+import ai.natten.reference.RandomProblems;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The fused backward against the Java reference backward on the GPU (skipped without one). */
+class FusedBackwardGpuTest {
+
+    private final Random random = new Random();
+
+    @BeforeEach
+    void requireGpu() {
+        GpuCheck.assumeGpu();
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void randomProblemsOfEveryRank(DType dtype) {
+        int[] headDims = {32, 64, 128, 8, 48};
+        for (int rank = 1; rank <= 3; rank++) {
+            for (int trial = 0; trial < 6; trial++) {
+                NaProblem p = RandomProblems.next(random, rank, 300, true, true);
+                int d = headDims[random.nextInt(headDims.length)];
+                GpuCheck.checkBackward(GpuCheck.withHeadDim(p, d), dtype, trial % 2 == 0, random);
+            }
+        }
+    }
+
+    static Stream<Arguments> explicitCases() {
+        return Stream.of(
+                Arguments.of(
+                        "1d large window",
+                        opts(b -> b.setKernelSize(127)),
+                        new int[] {500},
+                        2,
+                        2,
+                        128,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d interior and borders",
+                        opts(b -> b.setKernelSize(13, 17)),
+                        new int[] {40, 52},
+                        2,
+                        2,
+                        64,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d even kernel, stride",
+                        opts(b -> b.setKernelSize(8, 6).optStride(3, 2)),
+                        new int[] {30, 27},
+                        2,
+                        2,
+                        32,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d dilation L % d != 0",
+                        opts(b -> b.setKernelSize(5).optDilation(3, 4)),
+                        new int[] {31, 45},
+                        2,
+                        2,
+                        64,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d causal, stride, dilation",
+                        opts(
+                                b ->
+                                        b.setKernelSize(5, 7)
+                                                .optCausal(true, false)
+                                                .optStride(2, 3)
+                                                .optDilation(2, 1)),
+                        new int[] {28, 33},
+                        2,
+                        2,
+                        128,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d GQA 4:1",
+                        opts(b -> b.setKernelSize(7)),
+                        new int[] {24, 24},
+                        4,
+                        1,
+                        64,
+                        false,
+                        0),
+                Arguments.of(
+                        "2d rpb",
+                        opts(b -> b.setKernelSize(7, 5).optDilation(2, 1)),
+                        new int[] {18, 16},
+                        2,
+                        2,
+                        32,
+                        true,
+                        0),
+                Arguments.of(
+                        "2d rpb + additional",
+                        opts(b -> b.setKernelSize(5).optScale(0.3f)),
+                        new int[] {12, 13},
+                        2,
+                        1,
+                        64,
+                        true,
+                        4),
+                Arguments.of(
+                        "3d causal time",
+                        opts(b -> b.setKernelSize(3, 5, 7).optCausal(true, false, false)),
+                        new int[] {8, 12, 16},
+                        2,
+                        2,
+                        128,
+                        false,
+                        0),
+                Arguments.of(
+                        "head dim 40",
+                        opts(b -> b.setKernelSize(5)),
+                        new int[] {12, 12},
+                        2,
+                        2,
+                        40,
+                        false,
+                        0));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("explicitCases")
+    void explicitCasesInEveryDtype(
+            String name,
+            NaOptions options,
+            int[] spatial,
+            int heads,
+            int kvHeads,
+            int headDim,
+            boolean rpb,
+            int additional) {
+        NaProblem p =
+                NaProblem.builder()
+                        .setOptions(options)
+                        .setBatch(2)
+                        .setSpatialSize(spatial)
+                        .setHeads(heads)
+                        .optKvHeads(kvHeads)
+                        .setHeadDim(headDim)
+                        .optRpb(rpb)
+                        .optAdditionalTokens(additional)
+                        .build();
+        for (DType dtype : DType.values()) {
+            GpuCheck.checkBackward(p, dtype, false, random);
+            GpuCheck.checkBackward(p, dtype, true, random);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DType.class)
+    void deterministicModeIsBitwiseReproducible(DType dtype) {
+        NaProblem p =
+                NaProblem.builder()
+                        .setOptions(NaOptions.builder().setKernelSize(5).build())
+                        .setBatch(2)
+                        .setSpatialSize(20, 20)
+                        .setHeads(2)
+                        .setHeadDim(32)
+                        .optRpb(true)
+                        .build();
+        NaReference.Inputs in = GpuCheck.inputs(p, dtype, random);
+        float[] dOut = GpuCheck.round(RandomProblems.normal(random, in.q().length, 1.0), dtype);
+        float[][] first = GpuCheck.backward(p, dtype, in, dOut, true);
+        float[][] second = GpuCheck.backward(p, dtype, in, dOut, true);
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(first[i], second[i], "gradient " + i);
+        }
+    }
+
+    @Test
+    void missingGradientIsRejected() {
+        NaProblem p =
+                NaProblem.builder()
+                        .setOptions(NaOptions.builder().setKernelSize(3).build())
+                        .setBatch(1)
+                        .setSpatialSize(8, 8)
+                        .setHeads(1)
+                        .setHeadDim(32)
+                        .optRpb(true)
+                        .build();
+        try (DeviceBuffer buf = DeviceBuffer.allocate(0, 1 << 20)) {
+            long a = buf.address();
+            BackwardTensors noRpbGradient =
+                    BackwardTensors.builder()
+                            .setInputs(a, a, a)
+                            .setForward(a, a)
+                            .setOutputGradient(a)
+                            .setGradients(a, a, a)
+                            .optRpb(a, 0)
+                            .build();
+            assertThrows(
+                    IllegalArgumentException.class,
+                    () ->
+                            FusedNeighborhoodAttention.backward(
+                                    p, DType.BFLOAT16, noRpbGradient, false, 0));
+        }
+    }
+
+    private static NaOptions opts(java.util.function.UnaryOperator<NaOptions.Builder> f) {
+        return f.apply(NaOptions.builder()).build();
+    }
+}
