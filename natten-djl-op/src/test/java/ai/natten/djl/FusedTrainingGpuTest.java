@@ -71,7 +71,7 @@ class FusedTrainingGpuTest {
                     new DefaultTrainingConfig(Loss.l2Loss())
                             .optOptimizer(
                                     Optimizer.sgd()
-                                            .setLearningRateTracker(Tracker.fixed(0.05f))
+                                            .setLearningRateTracker(Tracker.fixed(0.5f))
                                             .build())
                             .optDevices(new Device[] {gpu});
             try (Trainer trainer = model.newTrainer(config)) {
@@ -138,13 +138,17 @@ class FusedTrainingGpuTest {
                 .add(Linear.builder().setUnits(CLASSES).build());
     }
 
-    /** Four fixed batches of random inputs and targets (seeded, so both runs see the same). */
+    /**
+     * Four fixed batches of random inputs and targets near 1 (seeded, so both runs see the same).
+     */
     private static List<Batch> batches(NDManager manager) {
         Engine.getInstance().setRandomSeed(11);
         List<Batch> batches = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             NDArray x = manager.randomNormal(new Shape(BATCH, SIZE, SIZE, CHANNELS));
-            NDArray y = manager.randomNormal(new Shape(BATCH, CLASSES));
+            NDArray y =
+                    manager.randomNormal(0, 0.1f, new Shape(BATCH, CLASSES), x.getDataType())
+                            .add(1);
             batches.add(
                     new Batch(
                             manager,
