@@ -276,10 +276,10 @@ __device__ __forceinline__ void bwd_drpb_ordered(const NaParams& p) {
     if (threadIdx.x == 0) static_cast<T*>(p.drpb)[blockIdx.x] = from_float<T>(partial[0]);
 }
 
-// out[i] = in[i] converted (float32 accumulators to the dtype).
+// out[i] = scale * in[i] converted (float32 accumulators to the dtype).
 template <typename T>
-__device__ __forceinline__ void convert_from_f32(T* out, const float* in, long long n) {
+__device__ __forceinline__ void convert_from_f32(T* out, const float* in, long long n, float scale) {
     for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < n;
          i += static_cast<long long>(gridDim.x) * blockDim.x)
-        out[i] = from_float<T>(in[i]);
+        out[i] = from_float<T>(in[i] * scale);
 }

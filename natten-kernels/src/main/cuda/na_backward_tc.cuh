@@ -229,7 +229,9 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
 }
 
 // p.tq: the key box of the CTA; p.tkv: the query box iterated; p.tiles: key boxes per axis.
-template <typename T, int D>
+// FUSED_DQ (the default, non-deterministic mode): also dQ += dS K for every visited query tile,
+// by float32 atomics into the accumulator p.dq (float*, zeroed; scaled and converted afterwards).
+template <typename T, int D, bool FUSED_DQ>
 __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     using namespace bwd_tc;
     constexpr int LDS = D + 8;
@@ -243,6 +245,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][6] inverse window per key
     int* sQc = sRow + BT * 6;
     int* sQoff = sQc + BT;
+    T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][BT + 8] dS^T, FUSED_DQ only
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
@@ -371,8 +374,54 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
                 }
             }
         }
+        if constexpr (FUSED_DQ) {
+#pragma unroll
+            for (int half = 0; half < 2; ++half)
+#pragma unroll
+                for (int i = 0; i < 8; ++i)
+                    *reinterpret_cast<uint32_t*>(sDS + (wrow + (lane >> 2) + half * 8) * (BT + 8) + i * 8 + (lane & 3) * 2) =
+                        pack2<T>(dp[i][2 * half], dp[i][2 * half + 1]);
+        }
         gemm_pb<T, D>(dv, s, osm, lane);
         gemm_pb<T, D>(dk, dp, qsm, lane);
+        if constexpr (FUSED_DQ) {
+            __syncthreads();  // dS^T of every warp in shared
+            // This warp's 16 queries: dQ[16 x D] = dS[16 x 64 keys] K[64 x D]; A from dS^T by
+            // transposing loads, B = K by transposing loads.
+            float dq[D / 8][4];
+#pragma unroll
+            for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
+#pragma unroll
+            for (int kk = 0; kk < 4; ++kk) {
+                uint32_t af[4];
+                ldsm_x4_t(af, sDS + (kk * 16 + (lane & 7) + ((lane >> 4) & 1) * 8) * (BT + 8) + wrow + ((lane >> 3) & 1) * 8);
+#pragma unroll
+                for (int db = 0; db < D / 16; ++db) {
+                    uint32_t bf[4];
+                    ldsm_x4_t(bf, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+                    mma16816<T>(dq[2 * db], af, bf);
+                    mma16816<T>(dq[2 * db + 1], af, bf + 2);
+                }
+            }
+            int qb[3];
+            tile_origin(j, qb);
+            const int h = hk * group + j / nQ;
+            const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
+            float* acc = static_cast<float*>(p.dq);
+#pragma unroll
+            for (int half = 0; half < 2; ++half) {
+                const int c = wrow + (lane >> 2) + half * 8;
+                const int pk = sQc[c];
+                if ((pk & 255) < lg[0] - qb[0] && ((pk >> 8) & 255) < lg[1] - qb[1] && (pk >> 16) < lg[2] - qb[2]) {
+                    float* row = acc + ((base + sQoff[c]) * p.H + h) * D + (lane & 3) * 2;
+#pragma unroll
+                    for (int i = 0; i < D / 8; ++i) {
+                        atomicAdd(row + i * 8, dq[i][2 * half]);
+                        atomicAdd(row + i * 8 + 1, dq[i][2 * half + 1]);
+                    }
+                }
+            }
+        }
         __syncthreads();
     }
     store_acc<T, D>(static_cast<T*>(p.dk), dk, wrow, lane, p.scale, kok, [&](int r) { return krow(r) * D; });

@@ -295,10 +295,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     rs += s[mt][i][2 * half] + s[mt][i][2 * half + 1];
                 }
                 l[mt][half] = l[mt][half] * corr + rs;
+                if (__any_sync(0xffffffffu, corr != 1.f)) {  // the row maxima moved: rescale O
 #pragma unroll
-                for (int i = 0; i < D / 8; ++i) {
-                    o[mt][i][2 * half] *= corr;
-                    o[mt][i][2 * half + 1] *= corr;
+                    for (int i = 0; i < D / 8; ++i) {
+                        o[mt][i][2 * half] *= corr;
+                        o[mt][i][2 * half + 1] *= corr;
+                    }
                 }
             }
         }

@@ -36,14 +36,15 @@ NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_simple_##TN(const NaParams p) { bwd_dkdv_simple<T>(p); } \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dadd_simple_##TN(const NaParams p) { bwd_dadd_simple<T>(p); } \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_drpb_ordered_##TN(const NaParams p) { bwd_drpb_ordered<T>(p); } \
-    extern "C" __global__ void na_convert_f32_##TN(T* out, const float* in, long long n) { convert_from_f32(out, in, n); }
+    extern "C" __global__ void na_convert_f32_##TN(T* out, const float* in, long long n, float scale) { convert_from_f32(out, in, n, scale); }
 NA_BWD_SIMPLE(float, f32)
 NA_BWD_SIMPLE(__half, f16)
 NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
 #define NA_BWD_TC(T, TN, D)                                                                                  \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D>(p); } \
-    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D>(p); }
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true>(p); }
 NA_BWD_TC(__half, f16, 32)
 NA_BWD_TC(__half, f16, 64)
 NA_BWD_TC(__half, f16, 128)

@@ -37,8 +37,30 @@ final class BackwardLaunch {
         this.stream = stream;
     }
 
+    /**
+     * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
+     * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
+     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%).
+     */
+    private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
+
+    /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
+    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+        return !deterministic
+                && tensorCoreCandidate(p, dtype)
+                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    }
+
+    /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
+    static boolean tensorCoreCandidate(NaProblem p, DType dtype) {
+        return dtype != DType.FLOAT32
+                && TensorCoreKernel.hasInstance(p.headDim())
+                && !p.hasRpb()
+                && p.additionalTokens() == 0;
+    }
+
     void run() {
-        long bytes = FusedNeighborhoodAttention.backwardWorkspaceBytes(p, deterministic);
+        long bytes = FusedNeighborhoodAttention.backwardWorkspaceBytes(p, dtype, deterministic);
         if (t.workspace != 0) {
             launchAll(t.workspace);
             return;
@@ -60,17 +82,15 @@ final class BackwardLaunch {
                 });
     }
 
+    /** Workspace: delta [rows] float32, then the dq or the rpb-gradient accumulator. */
     private void launchAll(long workspace) {
         long rows = (long) p.batch() * p.tokens() * p.heads();
         long delta = workspace;
-        long rpbAccumulator = p.hasRpb() && !deterministic ? workspace + 4 * rows : 0;
+        long accumulator = workspace + 4 * rows;
         KernelParams params = base().set(Slot.DELTA, delta);
         launchRows("na_bwd_delta_", rows, params);
         boolean tensorCores =
-                dtype != DType.FLOAT32
-                        && TensorCoreKernel.hasInstance(p.headDim())
-                        && !p.hasRpb()
-                        && p.additionalTokens() == 0
+                tensorCoreCandidate(p, dtype)
                         && FusedNeighborhoodAttention.aligned16(
                                 t.q, t.k, t.v, t.dOut, t.dq, t.dk, t.dv);
         if (tensorCores) {
@@ -79,39 +99,41 @@ final class BackwardLaunch {
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 768 * (p.headDim() + 8);
-            launch(
-                    "na_bwd_dq_tc_" + suffix,
-                    new int[] {grid, p.heads(), p.batch()},
-                    128,
-                    shared + 2048,
-                    params,
-                    plan::toString);
-            launch(
-                    "na_bwd_dkdv_tc_" + suffix,
-                    new int[] {grid, p.kvHeads(), p.batch()},
-                    128,
-                    shared + 3072,
-                    params,
-                    plan::toString);
+            int[] kvGrid = {grid, p.kvHeads(), p.batch()};
+            if (!fusesDq(p, dtype, deterministic)) {
+                launch(
+                        "na_bwd_dq_tc_" + suffix,
+                        new int[] {grid, p.heads(), p.batch()},
+                        shared + 2048,
+                        params,
+                        plan);
+                launch("na_bwd_dkdv_tc_" + suffix, kvGrid, shared + 3072, params, plan);
+            } else {
+                long elements = rows * p.headDim();
+                memsetZero(accumulator, elements, "dq accumulator");
+                int sharedDs = TILE * (TILE + 8) * 2;
+                launch(
+                        "na_bwd_dkdv_dq_tc_" + suffix,
+                        kvGrid,
+                        shared + 3072 + sharedDs,
+                        base().set(Slot.DELTA, delta)
+                                .set(Slot.D_Q, accumulator)
+                                .tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
+                        plan);
+                convert(t.dq, accumulator, elements, p.scale(), "dq");
+            }
         } else {
-            if (rpbAccumulator != 0) {
-                int n = p.heads() * p.rpbSizePerHead();
-                module.inContext(
-                        () -> {
-                            CudaDriver.check(
-                                    JCudaDriver.cuMemsetD32Async(
-                                            CudaDriver.pointer(rpbAccumulator),
-                                            0,
-                                            n,
-                                            CudaDriver.stream(stream)),
-                                    () -> "cuMemsetD32Async(rpb gradient accumulator)");
-                            return null;
-                        });
+            boolean rpbAtomics = p.hasRpb() && !deterministic;
+            if (rpbAtomics) {
+                memsetZero(
+                        accumulator,
+                        (long) p.heads() * p.rpbSizePerHead(),
+                        "rpb gradient accumulator");
             }
             launchRows(
                     "na_bwd_dq_simple_",
                     rows,
-                    base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAccumulator));
+                    base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAtomics ? accumulator : 0));
             launchRows("na_bwd_dkdv_simple_", (long) p.batch() * p.tokens() * p.kvHeads(), params);
         }
         if (p.additionalTokens() > 0) {
@@ -123,29 +145,51 @@ final class BackwardLaunch {
         if (p.hasRpb()) {
             int entries = p.heads() * p.rpbSizePerHead();
             if (deterministic) {
-                launch(
+                module.launch(
                         "na_bwd_drpb_ordered_" + dtype.kernelSuffix(),
                         new int[] {entries, 1, 1},
                         128,
                         0,
-                        base().set(Slot.DELTA, delta).set(Slot.D_RPB, t.dRpb),
-                        () -> "ordered");
-            } else {
-                Pointer args =
-                        Pointer.to(
-                                Pointer.to(new long[] {t.dRpb}),
-                                Pointer.to(new long[] {rpbAccumulator}),
-                                Pointer.to(new long[] {entries}));
-                module.launch(
-                        "na_convert_f32_" + dtype.kernelSuffix(),
-                        new int[] {(entries + 255) / 256, 1, 1},
-                        256,
-                        0,
                         stream,
-                        args,
-                        describe(() -> "rpb gradient"));
+                        base().set(Slot.DELTA, delta).set(Slot.D_RPB, t.dRpb).arguments(),
+                        describe(() -> "ordered rpb gradient"));
+            } else {
+                convert(t.dRpb, accumulator, entries, 1f, "rpb gradient");
             }
         }
+    }
+
+    private void memsetZero(long address, long floats, String what) {
+        module.inContext(
+                () -> {
+                    CudaDriver.check(
+                            JCudaDriver.cuMemsetD32Async(
+                                    CudaDriver.pointer(address),
+                                    0,
+                                    floats,
+                                    CudaDriver.stream(stream)),
+                            () -> "cuMemsetD32Async(" + what + ")");
+                    return null;
+                });
+    }
+
+    /** Queues {@code out = scale * in}, float32 accumulators to the dtype. */
+    private void convert(long out, long in, long n, float scale, String what) {
+        Pointer args =
+                Pointer.to(
+                        Pointer.to(new long[] {out}),
+                        Pointer.to(new long[] {in}),
+                        Pointer.to(new long[] {n}),
+                        Pointer.to(new float[] {scale}));
+        int blocks = (int) Math.min(4096, (n + 255) / 256);
+        module.launch(
+                "na_convert_f32_" + dtype.kernelSuffix(),
+                new int[] {blocks, 1, 1},
+                256,
+                0,
+                stream,
+                args,
+                describe(() -> what));
     }
 
     /** Parameters with every tensor address of the call (the bias-gradient slot left empty). */
@@ -170,23 +214,20 @@ final class BackwardLaunch {
     /** Launches a one-warp-per-row kernel over {@code rows} rows. */
     private void launchRows(String prefix, long rows, KernelParams params) {
         int blocks = FusedNeighborhoodAttention.gridSize("rows", (rows + 3) / 4);
-        launch(
+        module.launch(
                 prefix + dtype.kernelSuffix(),
                 new int[] {blocks, 1, 1},
                 128,
                 0,
-                params,
-                () -> "scalar");
+                stream,
+                params.arguments(),
+                describe(() -> "scalar"));
     }
 
-    private void launch(
-            String kernel,
-            int[] grid,
-            int block,
-            int shared,
-            KernelParams params,
-            Supplier<String> variant) {
-        module.launch(kernel, grid, block, shared, stream, params.arguments(), describe(variant));
+    /** Launches a tensor-core kernel of 4 warps. */
+    private void launch(String kernel, int[] grid, int shared, KernelParams params, TilePlan plan) {
+        module.launch(
+                kernel, grid, 128, shared, stream, params.arguments(), describe(plan::toString));
     }
 
     private Supplier<String> describe(Supplier<String> variant) {

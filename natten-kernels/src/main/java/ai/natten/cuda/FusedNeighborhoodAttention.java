@@ -122,11 +122,17 @@ public final class FusedNeighborhoodAttention {
 
     /**
      * Returns the workspace bytes {@link #backward} needs: float32 {@code delta = rowsum(dOut *
-     * out)} {@code [B, *spatial, heads]}, plus a float32 bias-gradient accumulator in the default
-     * (non-deterministic) mode when the problem has rpb.
+     * out)} {@code [B, *spatial, heads]}; in the default (non-deterministic) mode also a float32 dq
+     * accumulator {@code [B, *spatial, heads, D]} on the tensor-core path, or a float32
+     * bias-gradient accumulator when the problem has rpb.
      */
-    public static long backwardWorkspaceBytes(NaProblem problem, boolean deterministic) {
-        long bytes = 4L * problem.batch() * problem.tokens() * problem.heads();
+    public static long backwardWorkspaceBytes(
+            NaProblem problem, DType dtype, boolean deterministic) {
+        long rows = (long) problem.batch() * problem.tokens() * problem.heads();
+        long bytes = 4L * rows;
+        if (BackwardLaunch.fusesDq(problem, dtype, deterministic)) {
+            bytes += 4L * rows * problem.headDim();
+        }
         if (problem.hasRpb() && !deterministic) {
             bytes += 4L * problem.heads() * problem.rpbSizePerHead();
         }
@@ -137,16 +143,19 @@ public final class FusedNeighborhoodAttention {
      * Queues the backward pass: the gradients of every input from {@code dOut} and the forward's
      * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
      *
-     * <p>Gradients of q, k and v (and of the additional tokens) are always deterministic: the
-     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb and no additional tokens) runs one
-     * kernel over query tiles for dq and one over key/value tiles for dk and dv (each walking its
-     * inverse neighbourhood), so every element is summed by one thread in a fixed order, without
-     * atomics, at the price of recomputing the attention weights in both kernels. Other cases run
-     * the scalar kernels, likewise without atomics. The mode only concerns the bias gradient: by
-     * default ({@code deterministic = false}) it is accumulated by float32 atomics while dq is
-     * computed (fast, but the summation order, so the last bits, vary between runs); with {@code
-     * deterministic = true} a separate kernel sums each bias entry over the batch and queries in a
-     * fixed order (slower: it recomputes the weights of every query once more per entry).
+     * <p>Modes. Both compute dk and dv (and the additional-token gradients) without atomics: on the
+     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb, no additional tokens) one kernel
+     * per key/value tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv
+     * in registers. They differ in dq and the bias gradient. The default ({@code deterministic =
+     * false}) takes the faster measured option, which may use float32 atomics: at head dim 32 the
+     * key/value kernel also adds its share of dq to a float32 accumulator by atomics (5 instead of
+     * 7 matrix products per tile pair); at 64 and 128 the atomics cost more than they save, so dq
+     * gets its own pass over query tiles that recomputes the weights (no atomics); the scalar path
+     * accumulates the bias gradient by atomics. Atomics make the summation order, so the last bits,
+     * vary from run to run. With {@code deterministic = true} dq always takes the separate pass and
+     * the bias gradient is summed per entry in a fixed order (slower with rpb); every gradient is
+     * then bitwise reproducible. The default favours speed because training tolerates reordering
+     * noise far below bf16 resolution.
      *
      * @param problem the problem of the forward call
      * @param dtype element type of every tensor but {@code lse}

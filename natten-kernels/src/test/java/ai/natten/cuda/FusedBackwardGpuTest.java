@@ -169,21 +169,25 @@ class FusedBackwardGpuTest {
     @ParameterizedTest
     @EnumSource(DType.class)
     void deterministicModeIsBitwiseReproducible(DType dtype) {
-        NaProblem p =
-                NaProblem.builder()
-                        .setOptions(NaOptions.builder().setKernelSize(5).build())
-                        .setBatch(2)
-                        .setSpatialSize(20, 20)
-                        .setHeads(2)
-                        .setHeadDim(32)
-                        .optRpb(true)
-                        .build();
-        NaReference.Inputs in = GpuCheck.inputs(p, dtype, random);
-        float[] dOut = GpuCheck.round(RandomProblems.normal(random, in.q().length, 1.0), dtype);
-        float[][] first = GpuCheck.backward(p, dtype, in, dOut, true);
-        float[][] second = GpuCheck.backward(p, dtype, in, dOut, true);
-        for (int i = 0; i < 4; i++) {
-            assertArrayEquals(first[i], second[i], "gradient " + i);
+        // with rpb: scalar kernels and the ordered bias gradient; without: tensor cores for
+        // fp16/bf16
+        for (boolean rpb : new boolean[] {true, false}) {
+            NaProblem p =
+                    NaProblem.builder()
+                            .setOptions(NaOptions.builder().setKernelSize(5).build())
+                            .setBatch(2)
+                            .setSpatialSize(20, 20)
+                            .setHeads(2)
+                            .setHeadDim(32)
+                            .optRpb(rpb)
+                            .build();
+            NaReference.Inputs in = GpuCheck.inputs(p, dtype, random);
+            float[] dOut = GpuCheck.round(RandomProblems.normal(random, in.q().length, 1.0), dtype);
+            float[][] first = GpuCheck.backward(p, dtype, in, dOut, true);
+            float[][] second = GpuCheck.backward(p, dtype, in, dOut, true);
+            for (int i = 0; i < 4; i++) {
+                assertArrayEquals(first[i], second[i], "gradient " + i + " rpb " + rpb);
+            }
         }
     }
 

@@ -148,12 +148,13 @@ public final class KernelBench {
         table.add(
                 String.format(
                         Locale.ROOT,
-                        "%-27s %10s %10s %12s %12s",
+                        "%-27s %10s %10s %12s %12s %12s",
                         "problem",
                         "fwd ms",
                         "fwd TF/s",
                         "fwd+bwd ms",
-                        "fwd+bwd TF/s"));
+                        "fwd+bwd TF/s",
+                        "determ. ms"));
         List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
             for (String variant : rowBlocks) {
@@ -169,28 +170,34 @@ public final class KernelBench {
                 System.out.printf(
                         Locale.ROOT,
                         "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f,"
-                                + " \"fwdbwd_ms\": %.4f, \"fwdbwd_tflops\": %.2f}%n",
+                                + " \"fwdbwd_ms\": %.4f, \"fwdbwd_tflops\": %.2f,"
+                                + " \"fwdbwd_deterministic_ms\": %.4f}%n",
                         name,
                         ms[0],
                         tflops,
                         ms[1],
-                        bwdTflops);
+                        bwdTflops,
+                        ms[2]);
                 table.add(
                         String.format(
                                 Locale.ROOT,
-                                "%-27s %10.4f %10.2f %12.4f %12.2f",
+                                "%-27s %10.4f %10.2f %12.4f %12.2f %12.4f",
                                 name,
                                 ms[0],
                                 tflops,
                                 ms[1],
-                                bwdTflops));
+                                bwdTflops,
+                                ms[2]));
             }
         }
         System.clearProperty("natten.cuda.rowBlocks");
         table.forEach(System.out::println);
     }
 
-    /** Returns {forward ms, forward + backward ms (NaN unless timed)}. */
+    /**
+     * Returns {forward ms, forward + backward ms, the same in deterministic mode} (NaN unless
+     * timed).
+     */
     private static double[] millis(Case c, int runs, boolean backward) {
         NaProblem p = c.problem();
         DType dtype = DType.BFLOAT16;
@@ -208,7 +215,7 @@ public final class KernelBench {
                                 0,
                                 backward
                                         ? FusedNeighborhoodAttention.backwardWorkspaceBytes(
-                                                p, false)
+                                                p, dtype, false)
                                         : 0)) {
             q.fillNormal(qCount, dtype, 1, 1f, 0);
             k.fillNormal(qCount, dtype, 2, 1f, 0);
@@ -229,7 +236,7 @@ public final class KernelBench {
                                     0);
             double fwd = GpuTimer.medianMillis(0, 0, 20, runs, forward);
             if (!backward) {
-                return new double[] {fwd, Double.NaN};
+                return new double[] {fwd, Double.NaN, Double.NaN};
             }
             dout.fillNormal(qCount, dtype, 4, 1f, 0);
             BackwardTensors t =
@@ -248,7 +255,16 @@ public final class KernelBench {
                         forward.run();
                         FusedNeighborhoodAttention.backward(p, dtype, t, false, 0);
                     };
-            return new double[] {fwd, GpuTimer.medianMillis(0, 0, 5, runs, both)};
+            Runnable bothDeterministic =
+                    () -> {
+                        forward.run();
+                        FusedNeighborhoodAttention.backward(p, dtype, t, true, 0);
+                    };
+            return new double[] {
+                fwd,
+                GpuTimer.medianMillis(0, 0, 5, runs, both),
+                GpuTimer.medianMillis(0, 0, 5, runs, bothDeterministic)
+            };
         }
     }
 
