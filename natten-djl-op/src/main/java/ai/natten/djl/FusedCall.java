@@ -28,7 +28,7 @@ final class FusedCall {
 
     /** Called by the extension before backward (JNI signature {@code ()J}). */
     long workspaceBytes() {
-        return kernels.backwardWorkspaceBytes(problem);
+        return kernels.backwardWorkspaceBytes(problem, type);
     }
 
     /** Called by the extension (JNI signature {@code (J[J)V}). */

@@ -22,7 +22,7 @@ interface FusedKernels {
     void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers);
 
     /** Returns the bytes of scratch memory {@link #backward} needs (allocated by PyTorch). */
-    default long backwardWorkspaceBytes(NaProblem problem) {
+    default long backwardWorkspaceBytes(NaProblem problem, DataType type) {
         return 0;
     }
 

@@ -17,8 +17,8 @@ final class JcudaFusedKernels implements FusedKernels {
     private static final int MAX_HEAD_DIM = 256;
 
     /**
-     * The kernels' default: dq, dk, dv are always deterministic; only the bias gradient is then
-     * summed with float32 atomics (faster, last bits vary between runs).
+     * The kernels' default, their faster mode: dk and dv never use atomics; dq (at head dim 32) and
+     * the bias gradient may be summed by float32 atomics, so their last bits vary between runs.
      */
     private static final boolean DETERMINISTIC = false;
 
@@ -40,8 +40,9 @@ final class JcudaFusedKernels implements FusedKernels {
     }
 
     @Override
-    public long backwardWorkspaceBytes(NaProblem problem) {
-        return FusedNeighborhoodAttention.backwardWorkspaceBytes(problem, DETERMINISTIC);
+    public long backwardWorkspaceBytes(NaProblem problem, DataType type) {
+        return FusedNeighborhoodAttention.backwardWorkspaceBytes(
+                problem, dtype(type), DETERMINISTIC);
     }
 
     @Override

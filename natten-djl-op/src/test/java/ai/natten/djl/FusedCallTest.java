@@ -89,8 +89,9 @@ class FusedCallTest {
         }
 
         @Override
-        public long backwardWorkspaceBytes(NaProblem problem) {
+        public long backwardWorkspaceBytes(NaProblem problem, DataType type) {
             assertSame(PROBLEM, problem);
+            assertEquals(DataType.BFLOAT16, type);
             return 4096;
         }
 
