@@ -134,7 +134,11 @@ class FusedTrainingGpuTest {
                 .add(Linear.builder().setUnits(CHANNELS).build())
                 .add(
                         new LambdaBlock(
-                                list -> new NDList(list.singletonOrThrow().mean(new int[] {1, 2}))))
+                                list ->
+                                        new NDList(
+                                                list.singletonOrThrow()
+                                                        .mean(new int[] {2})
+                                                        .mean(new int[] {1}))))
                 .add(Linear.builder().setUnits(CLASSES).build());
     }
 
