@@ -111,10 +111,6 @@ c10::DeviceIndex CudaIndex(jint device_index) {
 
 #define NATTEN_JNI(ret, name) extern "C" JNIEXPORT ret JNICALL Java_ai_natten_djl_TorchNative_##name
 
-NATTEN_JNI(jstring, torchVersion)(JNIEnv* env, jclass) {
-  return env->NewStringUTF(TORCH_VERSION);
-}
-
 NATTEN_JNI(jstring, buildRecord)(JNIEnv* env, jclass) {
   return env->NewStringUTF(natten_build_record);
 }

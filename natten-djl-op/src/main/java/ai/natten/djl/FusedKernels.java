@@ -33,37 +33,4 @@ interface FusedKernels {
     static FusedKernels installed() {
         return JcudaFusedKernels.INSTANCE;
     }
-
-    /** Returns stand-in kernels that cannot run (for callers that must not launch anything). */
-    static FusedKernels missing() {
-        return Missing.INSTANCE;
-    }
-
-    /** Stands in while the build has no fused kernels. */
-    final class Missing implements FusedKernels {
-
-        static final Missing INSTANCE = new Missing();
-
-        private Missing() {}
-
-        @Override
-        public Availability availability() {
-            return Availability.unavailable("this build has no fused CUDA kernels");
-        }
-
-        @Override
-        public String unsupported(NaProblem problem, DataType type, boolean backward) {
-            return availability().reason();
-        }
-
-        @Override
-        public void forward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
-            throw new IllegalStateException(availability().reason());
-        }
-
-        @Override
-        public void backward(NaProblem problem, DataType type, long stream, FusedBuffers buffers) {
-            throw new IllegalStateException(availability().reason());
-        }
-    }
 }

@@ -11,9 +11,6 @@ final class TorchNative {
 
     private TorchNative() {}
 
-    /** Returns TORCH_VERSION of the libtorch headers the library was compiled with. */
-    static native String torchVersion();
-
     /** Returns the build record embedded in the library (see {@link BuildRecord}). */
     static native String buildRecord();
 

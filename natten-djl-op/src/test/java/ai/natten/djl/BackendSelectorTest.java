@@ -121,7 +121,7 @@ class BackendSelectorTest {
                 "the inputs are on cpu(), the fused kernels run on CUDA GPUs");
 
         BackendSelector noKernels =
-                new BackendSelector(Availability::available, FusedKernels.missing(), log);
+                new BackendSelector(Availability::available, new MissingKernels(), log);
         assertFusedFails(noKernels, DataType.FLOAT32, GPU, "this build has no fused CUDA kernels");
 
         BackendSelector unsupported =

@@ -160,7 +160,7 @@ class TorchExtensionGpuTest {
                     e.getMessage().contains("IllegalStateException: backward refused on purpose"),
                     e.getMessage());
         }
-        FusedKernels failing = FusedKernels.missing();
+        FusedKernels failing = new MissingKernels();
         EngineException e =
                 assertThrows(
                         EngineException.class,
