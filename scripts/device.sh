@@ -9,11 +9,24 @@
 #                                 tests  GPU JUnit tests (classes named *GpuTest)
 #                                 bench  ai.natten.cuda.bench.KernelBench $BENCH_ARGS
 #                                 flex   python3 peer_flex.py (FlexAttention and SDPA figures)
+#                                 djl    DJL on the device's torch: GPU tests of natten-djl-op and
+#                                        ai.natten.djl.NaDjlBench (bundle with MODULES including
+#                                        natten-djl-op; see "DJL mode" below)
 #                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
 #                                        instruction counts (cuobjdump of the packaged fatbin)
 #
+# DJL mode: DJL's published JNI is built for libtorch 2.7.1, the device runs torch 2.11, so the step
+# needs DJL's JNI (libdjl_torch.so) and the natten engine extension (libnatten_djl_torch.so) built
+# for the device's torch. It takes them from $BUNDLE/djl/ (bundle copies DJL_NATIVE, default
+# /work/main/.device-ext/so, when it holds them); a missing one is built there, DJL's from the kit
+# in .djl-jni/ (DJL's sources, never committed; carry it) and the extension from the bundled copy
+# of natten-djl-op/src/main/native, and copied to $OUT to keep for the next bundle.
+#
 # Device call: run(command="bash .device/device.sh gpu", carry=[".device"]).
+# DJL: MODULES=natten-kernels,natten-djl-op scripts/device.sh bundle, then
+#      run(command="bash .device/device.sh gpu djl", carry=[".device", ".djl-jni"]).
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
+# DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_BENCH (0 skips the bench),
 # BENCH_ARGS (e.g. --backward), PEER_FLEX (default /work/shared/bench/peer_flex.py).
 set -euo pipefail
 
@@ -26,10 +39,12 @@ bundle() {
     bundle_dir="${BUNDLE:-/work/main/.device}"
     modules="${MODULES:-natten-kernels}"
     rm -rf "$bundle_dir" && mkdir -p "$bundle_dir/lib" "$bundle_dir/tests"
-    (cd "$repo" && mvn -q -o package -DskipTests -pl "$modules" -am)
-    # Runtime jars of the modules (JUnit comes with the console launcher).
-    (cd "$repo" && mvn -q -o dependency:copy-dependencies -pl "$modules" -DincludeScope=test \
+    # The modules' jars and runtime jars, in one reactor build so that modules resolve each other
+    # (JUnit comes with the console launcher; DJL's CPU libtorch and JNI are not for the device).
+    (cd "$repo" && mvn -q -o package dependency:copy-dependencies -DskipTests -pl "$modules" -am \
+        -DincludeScope=test \
         -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian \
+        -DexcludeArtifactIds=pytorch-native-cpu,pytorch-jni \
         -DoutputDirectory="$bundle_dir/lib")
     (cd "$repo" && mvn -q dependency:copy -Dartifact="$JUNIT_CONSOLE" -DoutputDirectory="$bundle_dir")
     mv "$bundle_dir"/junit-platform-console-standalone-*.jar "$bundle_dir/junit-console.jar"
@@ -47,6 +62,12 @@ bundle() {
     rm -rf "$(dirname "$jre")"
     cp "${PEER_FLEX:-/work/shared/bench/peer_flex.py}" "$bundle_dir/peer_flex.py"
     cp "$0" "$bundle_dir/device.sh"
+    local natives="${DJL_NATIVE:-/work/main/.device-ext/so}"
+    if [[ ",$modules," == *",natten-djl-op,"* ]]; then
+        cp -r "$repo/natten-djl-op/src/main/native" "$bundle_dir/extension-src"
+        mkdir -p "$bundle_dir/djl"
+        [ -d "$natives" ] && cp "$natives"/*.so "$bundle_dir/djl/"
+    fi
     du -sh "$bundle_dir"
 }
 
@@ -73,6 +94,8 @@ gpu() {
                 # shellcheck disable=SC2086
                 "$java" -cp "$cp" ai.natten.cuda.bench.KernelBench ${BENCH_ARGS:-} 2>&1 \
                     | tee "$out/bench.log" || status=1 ;;
+            djl)
+                djl_tests "$here" "$java" "$cp" "$out" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
             sass)
@@ -86,6 +109,48 @@ gpu() {
             *) echo "unknown step $step" >&2; status=2 ;;
         esac
     done
+    return $status
+}
+
+# DJL on the device's torch 2.11: DJL's JNI and the engine extension built for it, a folder of
+# torch's libraries for DJL (PYTORCH_LIBRARY_PATH), then the DJL GPU tests and the benchmark.
+djl_tests() {
+    local here="$1" java="$2" cp="$3" out="$4" repo torch_lib torch_cmake version nvlibs lib so
+    repo="$PWD"
+    so="$here/djl"
+    mkdir -p "$so"
+    torch_lib="$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')"
+    torch_cmake="$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')"
+    version="$(python3 -c 'import torch;print(torch.__version__.split("+")[0])')"
+    nvlibs="$(python3 -c 'import nvidia,os;print(":".join(sorted({d for r in nvidia.__path__ for d,_,f in os.walk(r) if any(".so" in x for x in f)})))')"
+    if [ ! -f "$so/libdjl_torch.so" ]; then
+        bash "$repo/.djl-jni/build.sh" "$so" && cp "$so/libdjl_torch.so" "$out/" || return 1
+    fi
+    if [ ! -f "$so/libnatten_djl_torch.so" ]; then
+        cmake -S "$here/extension-src" -B /tmp/natten-ext -G Ninja \
+            -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$torch_cmake" \
+            -DJNI_INCLUDE_DIR="$repo/.djl-jni/jni" >/tmp/natten-ext.log 2>&1 \
+            && cmake --build /tmp/natten-ext >>/tmp/natten-ext.log 2>&1 \
+            || { tail -30 /tmp/natten-ext.log; return 1; }
+        cp /tmp/natten-ext/libnatten_djl_torch.so "$so/" && cp "$so/libnatten_djl_torch.so" "$out/"
+    fi
+    lib=/tmp/natten-torch-lib
+    mkdir -p "$lib"
+    ln -sf "$torch_lib"/*.so* "$lib/"
+    cp "$so/libdjl_torch.so" "$lib/"
+    # DJL loads every library of the folder by path; their CUDA dependencies come from pip's nvidia.
+    export LD_LIBRARY_PATH="$nvlibs:$torch_lib:${LD_LIBRARY_PATH:-}"
+    export PYTORCH_LIBRARY_PATH="$lib" PYTORCH_VERSION="$version" PYTORCH_FLAVOR=cu130
+    local opts=(-Dai.djl.offline=true -Djna.library.path="$nvlibs"
+        -Dnatten.native.path="$so/libnatten_djl_torch.so")
+    local status=0
+    "$java" "${opts[@]}" -jar "$here/junit-console.jar" execute --class-path "$cp" \
+        --select-package ai.natten.djl --include-classname "${DJL_TESTS:-.*GpuTest}" \
+        --details=tree --disable-banner 2>&1 | tee "$out/djl-tests.log" || status=1
+    if [ "${DJL_BENCH:-1}" = 1 ]; then
+        "$java" "${opts[@]}" -cp "$cp" ai.natten.djl.NaDjlBench 2>&1 | tee "$out/djl-bench.log" \
+            || status=1
+    fi
     return $status
 }
 

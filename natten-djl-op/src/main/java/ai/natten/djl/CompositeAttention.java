@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.norm.Dropout;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.natten.core.NaProblem;
 
 /**
@@ -14,9 +15,12 @@ import ai.natten.core.NaProblem;
  * precomputed index, batched matmul, softmax, batched matmul. Runs wherever DJL runs and DJL's
  * autograd differentiates it. Memory grows with {@code B * N * K * kvHeads * D}.
  *
- * <p>float16 inputs are computed in float32 and the output cast back; float32 and float64 run in
- * their own type; bfloat16 runs in bfloat16 (PyTorch accumulates its matmuls and softmax in
- * float32), since DJL cannot cast to bfloat16.
+ * <p>float16 and bfloat16 inputs are computed in float32 and the output cast back, where the casts
+ * keep the gradient: DJL's own {@code toType} is not recorded by autograd, the engine extension's
+ * casts are. So with the extension, or when no input needs a gradient, half types run in float32;
+ * float16 inputs that need gradients without the extension run in float16 (PyTorch accumulates
+ * matmuls in float32). bfloat16 arrays only exist through the extension. float32 and float64 run in
+ * their own type.
  */
 final class CompositeAttention {
 
@@ -26,15 +30,28 @@ final class CompositeAttention {
      * Computes neighborhood attention.
      *
      * @param problem the validated problem
+     * @param inputType the inputs' data type
      * @param q query {@code [B, *spatial, heads, D]}
      * @param k key {@code [B, *spatial, kvHeads, D]}
      * @param v value {@code [B, *spatial, kvHeads, D]}
      * @param extras bias and additional tokens
      * @return the output {@code [B, *spatial, heads, D]}
      */
-    static NDArray forward(NaProblem problem, NDArray q, NDArray k, NDArray v, NaExtras extras) {
-        DataType inputType = q.getDataType();
-        DataType work = inputType == DataType.FLOAT16 ? DataType.FLOAT32 : inputType;
+    static NDArray forward(
+            NaProblem problem,
+            DataType inputType,
+            NDArray q,
+            NDArray k,
+            NDArray v,
+            NaExtras extras) {
+        boolean halfPrecision = inputType == DataType.FLOAT16 || inputType == DataType.BFLOAT16;
+        boolean recordedCasts = halfPrecision && TorchExtension.isAvailable();
+        DataType work =
+                halfPrecision
+                                && (recordedCasts
+                                        || !NeighborhoodAttention.needsGradient(q, k, v, extras))
+                        ? DataType.FLOAT32
+                        : inputType;
         NeighbourIndex index = NeighbourIndex.of(problem);
         NDManager manager = q.getManager();
         int b = problem.batch();
@@ -92,8 +109,15 @@ final class CompositeAttention {
         return cast(out.reshape(q.getShape()), inputType);
     }
 
+    /** Casts recorded by autograd where the engine extension is loaded, else DJL's toType. */
     private static NDArray cast(NDArray array, DataType type) {
-        return array.getDataType() == type ? array : array.toType(type, false);
+        if (array.getDataType() == type) {
+            return array;
+        }
+        if (array instanceof PtNDArray && TorchExtension.isAvailable()) {
+            return TorchExtension.cast(array, type);
+        }
+        return array.toType(type, false);
     }
 
     private static NDArray onDevice(NDArray array, NDArray like) {

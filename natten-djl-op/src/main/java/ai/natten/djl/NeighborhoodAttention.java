@@ -3,6 +3,7 @@ package ai.natten.djl;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
 import ai.natten.core.NaOptions;
 import ai.natten.core.NaProblem;
 import java.util.Set;
@@ -83,16 +84,37 @@ public final class NeighborhoodAttention {
     private static NDArray na(
             int rank, NDArray q, NDArray k, NDArray v, NaOptions options, NaExtras extras) {
         NaProblem problem = validate(rank, q, k, v, options, extras);
-        switch (extras.backend()) {
-            case FUSED:
-                throw new IllegalStateException(
-                        "the fused backend is not available in this build: use NaBackend.AUTO or"
-                                + " NaBackend.COMPOSITE");
-            case AUTO:
-            case COMPOSITE:
-            default:
-                return CompositeAttention.forward(problem, q, k, v, extras);
+        DataType type = dataType(q);
+        BackendSelector selector = Selector.INSTANCE;
+        NaBackend backend =
+                selector.select(
+                        extras.backend(),
+                        problem,
+                        type,
+                        q.getDevice(),
+                        q.getManager().getEngine().getEngineName(),
+                        needsGradient(q, k, v, extras),
+                        extras.attentionDropout());
+        if (backend == NaBackend.FUSED) {
+            return FusedAttention.forward(problem, type, q, k, v, extras, selector.kernels());
         }
+        return CompositeAttention.forward(problem, type, q, k, v, extras);
+    }
+
+    /** Returns whether an input of the call requires a gradient. */
+    static boolean needsGradient(NDArray q, NDArray k, NDArray v, NaExtras extras) {
+        for (NDArray x :
+                new NDArray[] {q, k, v, extras.rpb(), extras.additionalK(), extras.additionalV()}) {
+            if (x != null && x.hasGradient()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The process's backend selector, made on first use. */
+    private static final class Selector {
+        static final BackendSelector INSTANCE = BackendSelector.system();
     }
 
     private static NaProblem validate(
@@ -137,19 +159,14 @@ public final class NeighborhoodAttention {
             }
             return;
         }
-        if (!FLOAT_TYPES.contains(array.getDataType())) {
+        DataType type = dataType(array);
+        if (!FLOAT_TYPES.contains(type)) {
             throw new IllegalArgumentException(
-                    name
-                            + " must be float32, float16, bfloat16 or float64, got "
-                            + array.getDataType());
+                    name + " must be float32, float16, bfloat16 or float64, got " + type);
         }
-        if (array.getDataType() != q.getDataType()) {
+        if (type != dataType(q)) {
             throw new IllegalArgumentException(
-                    name
-                            + " must have q's data type "
-                            + q.getDataType()
-                            + ", got "
-                            + array.getDataType());
+                    name + " must have q's data type " + dataType(q) + ", got " + type);
         }
         if (!array.getDevice().equals(q.getDevice())) {
             throw new IllegalArgumentException(
@@ -159,6 +176,20 @@ public final class NeighborhoodAttention {
                             + ", got "
                             + array.getDevice());
         }
+    }
+
+    /**
+     * Returns the array's data type; DJL reports bfloat16 arrays it derived as UNKNOWN, the engine
+     * extension (when loaded) tells the truth.
+     */
+    private static DataType dataType(NDArray array) {
+        DataType type = array.getDataType();
+        if (type == DataType.UNKNOWN
+                && array instanceof PtNDArray
+                && TorchExtension.isAvailable()) {
+            return TorchExtension.dataType(array);
+        }
+        return type;
     }
 
     private static long[] shapeOf(NDArray array) {

@@ -104,6 +104,47 @@ class CompositeAttentionTest {
     }
 
     @Test
+    void float16InputsGetTheirGradients() {
+        // DJL's toType is not recorded by autograd: without the engine extension, float16 inputs
+        // that need gradients are computed in float16 so that the gradients reach them.
+        for (int trial = 0; trial < 4; trial++) {
+            NaProblem p = RandomProblems.next(random, 1 + random.nextInt(3), 60, true, true);
+            NaReference.Inputs in = RandomProblems.inputs(p, random, 1.0);
+            Tensors t = new Tensors(p, in);
+            NDArray q = half(t.q);
+            NDArray k = half(t.k);
+            NDArray v = half(t.v);
+            NaReference.Inputs rounded =
+                    new NaReference.Inputs(
+                            roundTrip(t.q),
+                            roundTrip(t.k),
+                            roundTrip(t.v),
+                            roundTrip(t.rpb),
+                            roundTrip(t.additionalK),
+                            roundTrip(t.additionalV));
+            float[] dOut = RandomProblems.normal(random, in.q().length, 1.0);
+            NaReference.Gradients want = NaReference.backward(p, rounded, dOut);
+            for (NDArray x : new NDArray[] {q, k, v}) {
+                x.setRequiresGradient(true);
+            }
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray out = NeighborhoodAttention.na(q, k, v, p.options(), t.halfExtras());
+                assertEquals(DataType.FLOAT16, out.getDataType());
+                NDArray weights =
+                        manager.create(dOut, out.getShape()).toType(DataType.FLOAT16, false);
+                collector.backward(out.mul(weights).sum());
+            }
+            assertClose(want.dq(), floats(q.getGradient()), 2e-2, "fp16 dq " + p);
+            assertClose(want.dk(), floats(k.getGradient()), 2e-2, "fp16 dk " + p);
+            assertClose(want.dv(), floats(v.getGradient()), 2e-2, "fp16 dv " + p);
+        }
+    }
+
+    private static float[] floats(NDArray array) {
+        return array.toType(DataType.FLOAT32, false).toFloatArray();
+    }
+
+    @Test
     void nanInOneKeyReachesOnlyItsQueries() {
         NaOptions options = NaOptions.builder().setKernelSize(3).optCausal(true).build();
         float[] k = RandomProblems.normal(random, 12 * 4, 1.0);
@@ -166,7 +207,11 @@ class CompositeAttentionTest {
                                         q,
                                         k3,
                                         NaExtras.builder().optBackend(NaBackend.FUSED).build()));
-        assertTrue(fused.getMessage().contains("fused backend"), fused.getMessage());
+        assertTrue(
+                fused.getMessage()
+                        .startsWith(
+                                "NaBackend.FUSED cannot run this call: the inputs are on cpu()"),
+                fused.getMessage());
     }
 
     private static void assertMessage(String expected, Runnable call) {
