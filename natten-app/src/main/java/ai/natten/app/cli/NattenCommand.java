@@ -53,6 +53,8 @@ public final class NattenCommand {
         defaultProperty("ai.djl.offline", "true");
         defaultProperty("java.awt.headless", "true");
         defaultProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        // DJL's GPU probe warns on every CPU-only machine; --devices reports a missing GPU itself
+        defaultProperty("org.slf4j.simpleLogger.log.ai.djl.util.cuda.CudaUtils", "error");
         NattenModels.registerAll();
         NattenCommand command = new NattenCommand();
         command.out = out;
