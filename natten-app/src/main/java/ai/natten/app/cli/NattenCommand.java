@@ -90,7 +90,7 @@ public final class NattenCommand {
             String reason = missing.getReason();
             return (reason != null ? reason : "file not found") + ": " + missing.getFile();
         }
-        return e.getMessage();
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static void defaultProperty(String key, String value) {

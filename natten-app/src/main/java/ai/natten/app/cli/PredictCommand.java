@@ -54,6 +54,7 @@ final class PredictCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new IllegalArgumentException("--top-k must be at least 1, got " + topK);
         }
+        SavedModel.readCard(modelDirectory); // a missing model is reported before the images
         List<Path> files = imageFiles();
         try (ZooModel<Image, Classifications> model =
                         SavedModel.load(modelDirectory, runtime.devices()[0]);

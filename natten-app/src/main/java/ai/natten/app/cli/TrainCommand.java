@@ -80,7 +80,9 @@ final class TrainCommand implements Callable<Integer> {
             description = "AdamW decoupled weight decay (${DEFAULT-VALUE})")
     float weightDecay;
 
-    @Option(names = "--warmup-epochs", description = "linear warm-up epochs (fashion 1, folder 20)")
+    @Option(
+            names = "--warmup-epochs",
+            description = "linear warm-up epochs (fashion 1, folder 20; at most half the epochs)")
     Double warmupEpochs;
 
     @Option(names = "--label-smoothing", defaultValue = "0.1", description = "(${DEFAULT-VALUE})")
@@ -92,12 +94,12 @@ final class TrainCommand implements Callable<Integer> {
             description = "global gradient-norm limit, 0 = off (${DEFAULT-VALUE})")
     float clipGrad;
 
-    @Option(names = "--drop-path", description = "stochastic depth rate (fashion 0.05, folder 0.2)")
+    @Option(names = "--drop-path", description = "stochastic depth rate (fashion 0, folder 0.2)")
     Float dropPath;
 
     @Option(
             names = "--min-crop-scale",
-            description = "RandomResizedCrop's smallest area fraction (fashion 0.5, folder 0.08)")
+            description = "RandomResizedCrop's smallest area fraction (fashion 0.85, folder 0.08)")
     Double minCropScale;
 
     @Option(names = "--no-flip", description = "no random horizontal flip")
@@ -187,7 +189,7 @@ final class TrainCommand implements Callable<Integer> {
                         architecture,
                         probe.train().classes().size(),
                         or(imageSize, fashion ? 28 : 224),
-                        or(dropPath, fashion ? 0.05f : 0.2f),
+                        or(dropPath, fashion ? 0f : 0.2f),
                         parseBackend(backend));
         TrainingRecipe recipe =
                 new TrainingRecipe(
@@ -196,10 +198,11 @@ final class TrainCommand implements Callable<Integer> {
                         or(learningRate, fashion ? 2e-3f : 1e-3f),
                         minLearningRate,
                         weightDecay,
-                        or(warmupEpochs, fashion ? 1.0 : 20.0),
+                        // the default warm-up is capped at half the run, so short runs stay valid
+                        or(warmupEpochs, Math.min(fashion ? 1.0 : 20.0, epochCount / 2.0)),
                         labelSmoothing,
                         clipGrad,
-                        or(minCropScale, fashion ? 0.5 : 0.08),
+                        or(minCropScale, fashion ? 0.85 : 0.08),
                         !noFlip,
                         or(cropFraction, fashion ? 1.0 : 0.875),
                         seed,

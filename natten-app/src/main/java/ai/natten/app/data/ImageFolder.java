@@ -121,7 +121,7 @@ public final class ImageFolder implements LabeledImages {
     }
 
     /**
-     * Decodes an image file to RGB.
+     * Decodes an image file (grey images stay grey, everything else becomes RGB).
      *
      * @throws IOException naming the file when it cannot be decoded
      */
@@ -133,10 +133,26 @@ public final class ImageFolder implements LabeledImages {
         return fromBufferedImage(image);
     }
 
-    /** Converts any BufferedImage to an RGB {@link RawImage}. */
+    /**
+     * Converts any BufferedImage to an RGB {@link RawImage}. Grey images keep their stored sample
+     * values (Java's {@code getRGB} would pass them through a linear-to-sRGB conversion).
+     */
     public static RawImage fromBufferedImage(BufferedImage image) {
         int width = image.getWidth();
         int height = image.getHeight();
+        java.awt.image.Raster raster = image.getRaster();
+        if (raster.getNumBands() == 1
+                && image.getColorModel().getColorSpace().getType()
+                        == java.awt.color.ColorSpace.TYPE_GRAY) {
+            int shift = Math.max(0, raster.getSampleModel().getSampleSize(0) - 8);
+            byte[] grey = new byte[width * height];
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    grey[y * width + x] = (byte) (raster.getSample(x, y, 0) >> shift);
+                }
+            }
+            return new RawImage(width, height, 1, grey);
+        }
         int[] argb = image.getRGB(0, 0, width, height, null, 0, width);
         byte[] rgb = new byte[width * height * 3];
         for (int i = 0; i < argb.length; i++) {

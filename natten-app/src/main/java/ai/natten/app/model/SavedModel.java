@@ -101,13 +101,17 @@ public final class SavedModel {
                         .build();
         try {
             return criteria.loadModel();
-        } catch (MalformedModelException | ModelNotFoundException e) {
+        } catch (MalformedModelException | ModelNotFoundException | IOException e) {
             throw new IOException(
-                    directory + ": cannot load the parameters (" + e.getMessage() + ")", e);
+                    directory + ": cannot load the parameters (" + reason(e) + ")", e);
         } catch (RuntimeException e) {
             throw new IOException(
                     directory + ": corrupt or mismatched parameters (" + e.getMessage() + ")", e);
         }
+    }
+
+    private static String reason(Exception e) {
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
     private static void requireParameters(Path directory) throws IOException {

@@ -100,7 +100,7 @@ public final class Checkpoint {
         }
         if (!Files.isDirectory(runOrCheckpoint)) {
             throw new NoSuchFileException(
-                    runOrCheckpoint.toString(), null, "run directory to resume not found");
+                    runOrCheckpoint.toString(), null, "run directory not found");
         }
         List<Path> all = list(runOrCheckpoint.resolve("checkpoints"));
         if (all.isEmpty()) {
@@ -130,9 +130,15 @@ public final class Checkpoint {
         }
         try {
             model.load(checkpoint, PARAMETERS);
-        } catch (MalformedModelException | RuntimeException e) {
+        } catch (MalformedModelException | IOException | RuntimeException e) {
             throw new IOException(
-                    checkpoint + ": corrupt or mismatched parameters (" + e.getMessage() + ")", e);
+                    checkpoint
+                            + ": corrupt or mismatched parameters ("
+                            + (e.getMessage() != null
+                                    ? e.getMessage()
+                                    : e.getClass().getSimpleName())
+                            + ")",
+                    e);
         }
         return state;
     }

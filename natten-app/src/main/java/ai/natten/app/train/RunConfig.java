@@ -51,6 +51,9 @@ public record RunConfig(
      */
     public static RunConfig read(Path runDirectory) throws IOException {
         Path file = runDirectory.resolve(FILE);
+        if (!Files.isDirectory(runDirectory)) {
+            throw new NoSuchFileException(runDirectory.toString(), null, "run directory not found");
+        }
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "not a run directory");
         }
