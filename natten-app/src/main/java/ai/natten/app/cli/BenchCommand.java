@@ -158,10 +158,7 @@ final class BenchCommand implements Callable<Integer> {
                         spec.backend(),
                         java.util.Arrays.toString(devices));
                 if (inference) {
-                    report(
-                            out,
-                            "inference",
-                            measure(() -> trainer.evaluate(repeat(batch), n -> {})));
+                    report(out, "inference", measure(() -> trainer.evaluate(repeat(batch))));
                 }
                 if (train) {
                     report(out, "train step", measure(() -> trainer.trainStep(batch)));

@@ -22,18 +22,18 @@ final class NattenModels {
         }
         register(
                 ModelDefaults.FASHION,
-                "small NAT for 28x28 images: 7x7 then 4x4 tokens, k=3, 0.1M parameters",
+                "small NAT for 28x28 images: 7x7 then 4x4 tokens, k=3, 0.24M parameters",
                 NattenModels::fashion);
     }
 
     /**
-     * The embedded default's model: two levels (32 and 64 channels, two layers each), kernel 3, the
+     * The embedded default's model: two levels (48 and 96 channels, two layers each), kernel 3, the
      * second layer of the first level dilated by 2 as in DiNAT.
      */
     static NatConfig.Builder fashion() {
         return NatConfig.builder()
                 .optName(ModelDefaults.FASHION)
-                .setEmbedDim(32)
+                .setEmbedDim(48)
                 .setDepths(2, 2)
                 .setHeads(2, 4)
                 .optKernelSize(3)

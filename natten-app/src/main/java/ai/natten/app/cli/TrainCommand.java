@@ -155,16 +155,18 @@ final class TrainCommand implements Callable<Integer> {
         PrintStream out = parent.out();
         Device[] devices = runtime.devices();
         RunConfig config;
+        DatasetSplits data;
         Path runDirectory;
         if (resume != null) {
             runDirectory = resume;
             config = RunConfig.read(resume);
+            data = DataOptions.load(config.dataset());
         } else {
             dataOptions.checkExclusive();
-            config = newConfig();
+            data = dataOptions.load();
+            config = newConfig(data);
             runDirectory = output != null ? output : defaultOutput();
         }
-        DatasetSplits data = DataOptions.load(config.dataset());
         long start = System.nanoTime();
         new TrainingRun(config, data, devices, runtime.workers(), keepCheckpoints, out)
                 .run(runDirectory, resume != null);
@@ -178,16 +180,15 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private RunConfig newConfig() throws IOException {
+    private RunConfig newConfig(DatasetSplits data) {
         boolean fashion = dataOptions.isFashionMnist();
-        DatasetSplits probe = dataOptions.load();
         String architecture =
                 model != null ? model : (fashion ? ModelDefaults.FASHION : ModelDefaults.IMAGENET);
         int epochCount = or(epochs, fashion ? 12 : 300);
         ModelSpec modelSpec =
                 new ModelSpec(
                         architecture,
-                        probe.train().classes().size(),
+                        data.train().classes().size(),
                         or(imageSize, fashion ? 28 : 224),
                         or(dropPath, fashion ? 0f : 0.2f),
                         parseBackend(backend));
@@ -209,7 +210,7 @@ final class TrainCommand implements Callable<Integer> {
                         Precision.parse(precision));
         return new RunConfig(
                 dataOptions.id(),
-                probe.train().classes(),
+                data.train().classes(),
                 modelSpec,
                 recipe,
                 dataOptions.normalization().mean(),

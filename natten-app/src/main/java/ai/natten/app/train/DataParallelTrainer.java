@@ -214,11 +214,9 @@ public final class DataParallelTrainer implements AutoCloseable {
      * Evaluates the model (inference mode: no dropout, no drop path) on batches.
      *
      * @param batches the batches, consumed
-     * @param afterBatch called with the number of images of each batch done (progress)
      * @return loss, top-1 and top-5 accuracy
      */
-    public Evaluation evaluate(
-            Iterator<HostBatch> batches, java.util.function.IntConsumer afterBatch) {
+    public Evaluation evaluate(Iterator<HostBatch> batches) {
         double lossSum = 0;
         long top1 = 0;
         long top5 = 0;
@@ -254,7 +252,6 @@ public final class DataParallelTrainer implements AutoCloseable {
                 }
             }
             images += batch.size();
-            afterBatch.accept(batch.size());
         }
         if (images == 0) {
             throw new IllegalArgumentException("nothing to evaluate: the dataset is empty");

@@ -16,13 +16,14 @@ import java.util.Set;
  * AdamW (Loshchilov and Hutter, PyTorch's formulation) whose whole state can be exported and
  * restored, so a resumed run continues bit for bit.
  *
- * <p>Per step {@code t} (1-based) of a parameter {@code w} with gradient {@code g} (already
- * multiplied by {@link #setGradientScale}): {@code w -= lr * wd * w} (skipped for parameters in the
- * no-decay set and for tensors of rank below 2), {@code m = b1 m + (1 - b1) g}, {@code v = b2 v +
- * (1 - b2) g^2}, {@code w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)}, where {@code
- * lr} is the tracker's value at step {@code t - 1}. Moments are float32. A float16 parameter is
- * updated through a float32 master copy, then overwritten with its rounding. State is kept per
- * parameter and device, so data-parallel mirrors each follow the same trajectory.
+ * <p>Per step {@code t} (1-based) of a parameter {@code w} with gradient {@code g} (multiplied by
+ * {@link #setGradientScale} and the builder's rescale factor, then clipped element-wise if the
+ * builder set a clip value): {@code w -= lr * wd * w} (skipped for parameters in the no-decay set
+ * and for tensors of rank below 2), {@code m = b1 m + (1 - b1) g}, {@code v = b2 v + (1 - b2) g^2},
+ * {@code w -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)}, where {@code lr} is the
+ * tracker's value at step {@code t - 1}. Moments are float32. A float16 parameter is updated
+ * through a float32 master copy, then overwritten with its rounding. State is kept per parameter
+ * and device, so data-parallel mirrors each follow the same trajectory.
  */
 public final class ResumableAdamW extends Optimizer {
 
@@ -37,6 +38,11 @@ public final class ResumableAdamW extends Optimizer {
 
     private ResumableAdamW(Builder builder) {
         super(builder);
+        if (getWeightDecay() != 0) {
+            throw new IllegalArgumentException(
+                    "AdamW's weight decay is decoupled: use optDecoupledWeightDecay, not"
+                            + " optWeightDecays");
+        }
         this.learningRate = builder.learningRate;
         this.beta1 = builder.beta1;
         this.beta2 = builder.beta2;
@@ -73,7 +79,10 @@ public final class ResumableAdamW extends Optimizer {
         boolean decays = weight.getShape().dimension() >= 2 && !noDecay.contains(parameterId);
         try (NDScope ignored = new NDScope()) {
             NDArray target = state.master != null ? state.master : weight;
-            NDArray g = grad.toType(DataType.FLOAT32, true).muli(gradientScale);
+            NDArray g = grad.toType(DataType.FLOAT32, true).muli(gradientScale * rescaleGrad);
+            if (clipGrad > 0) {
+                g = g.clip(-clipGrad, clipGrad);
+            }
             if (decays && weightDecay > 0) {
                 target.subi(target.mul(lr * weightDecay));
             }

@@ -190,7 +190,7 @@ public final class TrainingRun {
                         bar.advance(batch.size(), lossSum / seen);
                     }
                     double trainSeconds = (System.nanoTime() - start) / 1e9;
-                    Evaluation val = trainer.evaluate(valLoader.epoch(0), n -> {});
+                    Evaluation val = trainer.evaluate(valLoader.epoch(0));
                     double seconds = (System.nanoTime() - start) / 1e9;
                     EpochRecord record =
                             new EpochRecord(
