@@ -17,7 +17,7 @@ final class ModelsCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ModelRegistry.descriptions()
-                .forEach((name, text) -> parent.out().printf("%-16s %s%n", name, text));
+                .forEach((name, text) -> parent.out().printf("%-22s %s%n", name, text));
         return 0;
     }
 }
