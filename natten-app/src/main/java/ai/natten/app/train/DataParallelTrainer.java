@@ -118,26 +118,25 @@ public final class DataParallelTrainer implements AutoCloseable {
         int[] bounds = sliceBounds(batch.size());
         double lossSum = 0;
         long correct = 0;
-        List<NDManager> stepManagers = new ArrayList<>();
         try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
             for (int d = 0; d < devices.length; d++) {
-                if (bounds[d + 1] == bounds[d]) {
+                int from = bounds[d];
+                int to = bounds[d + 1];
+                if (from == to) {
                     continue;
                 }
-                NDManager stepManager = managers[d].newSubManager();
-                stepManagers.add(stepManager);
-                NDList input = new NDList(images(stepManager, batch, bounds[d], bounds[d + 1]));
-                NDArray labels = labels(stepManager, batch, bounds[d], bounds[d + 1]);
-                NDArray logits = block.forward(store, input, true).singletonOrThrow();
-                float share = (float) (bounds[d + 1] - bounds[d]) / batch.size();
-                NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
-                lossSum += sliceLoss.getFloat() * share;
-                long[] sliceLabels =
-                        Arrays.copyOfRange(toLongs(batch.labels()), bounds[d], bounds[d + 1]);
-                correct += TopK.hits(logits, sliceLabels, 1)[0];
-                collector.backward(sliceLoss.mul(share * lossScale));
+                try (NDManager stepManager = managers[d].newSubManager()) {
+                    NDList input = new NDList(images(stepManager, batch, from, to));
+                    NDArray labels = labels(stepManager, batch, from, to);
+                    NDArray logits = block.forward(store, input, true).singletonOrThrow();
+                    float share = (float) (to - from) / batch.size();
+                    NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
+                    lossSum += sliceLoss.getFloat() * share;
+                    long[] sliceLabels = Arrays.copyOfRange(toLongs(batch.labels()), from, to);
+                    correct += TopK.hits(logits, sliceLabels, 1)[0];
+                    collector.backward(sliceLoss.mul(share * lossScale));
+                }
             }
-            stepManagers.forEach(NDManager::close);
         }
         return applyGradients(lossSum, correct);
     }
