@@ -58,7 +58,7 @@ class BadInputTest {
                 "--top-k",
                 "0",
                 "x.png");
-        assertFails(2, "Missing required option: '--model-dir", "evaluate");
+        assertFails(2, "give exactly one of --model-dir or --zoo", "evaluate");
     }
 
     @Test

@@ -2,6 +2,7 @@ package ai.natten.zoo.nat;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 
 /**
  * Stochastic depth: in training, zeroes a residual branch for a whole sample with probability
@@ -24,7 +25,7 @@ final class DropPath {
             return branch;
         }
         long[] maskShape = new long[branch.getShape().dimension()];
-        java.util.Arrays.fill(maskShape, 1);
+        Arrays.fill(maskShape, 1);
         maskShape[0] = branch.getShape().get(0);
         float keep = 1f - rate;
         NDArray kept =

@@ -116,6 +116,23 @@ class NatModelTest {
     }
 
     @Test
+    void dropPathDropsWholeSamplesOnlyInTraining() {
+        NDArray branch = manager.ones(new Shape(4000, 2, 3));
+        assertEquals(branch, DropPath.apply(branch, 0.25f, false), "identity in inference");
+        float[] kept = DropPath.apply(branch, 0.25f, true).toFloatArray();
+        int dropped = 0;
+        for (int sample = 0; sample < 4000; sample++) {
+            float first = kept[6 * sample];
+            assertTrue(first == 0f || Math.abs(first - 1f / 0.75f) < 1e-6, "value " + first);
+            for (int i = 1; i < 6; i++) {
+                assertEquals(first, kept[6 * sample + i], "one decision per sample");
+            }
+            dropped += first == 0f ? 1 : 0;
+        }
+        assertEquals(1000, dropped, 120, "about a quarter of the samples dropped");
+    }
+
+    @Test
     void inputsSmallerThanTheWindowArePadded() {
         // A 32x32 image gives 8x8 tokens: DiNAT-Mini's 7x8 window needs padding at every level.
         NatModel model = new NatModel(NatVariants.dinatMini().optNumClasses(5).build());

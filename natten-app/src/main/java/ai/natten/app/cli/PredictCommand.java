@@ -3,10 +3,8 @@ package ai.natten.app.cli;
 import ai.djl.inference.Predictor;
 import ai.djl.modality.Classifications;
 import ai.djl.modality.cv.Image;
-import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
 import ai.natten.app.data.ImageFolder;
-import ai.natten.app.model.SavedModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -33,12 +31,7 @@ final class PredictCommand implements Callable<Integer> {
 
     @Mixin RuntimeOptions runtime = new RuntimeOptions();
 
-    @Option(
-            names = "--model-dir",
-            required = true,
-            paramLabel = "DIR",
-            description = "a saved model, e.g. runs/<run>/model")
-    Path modelDirectory;
+    @Mixin ModelSource source = new ModelSource();
 
     @Option(
             names = "--top-k",
@@ -54,11 +47,10 @@ final class PredictCommand implements Callable<Integer> {
         if (topK < 1) {
             throw new IllegalArgumentException("--top-k must be at least 1, got " + topK);
         }
-        SavedModel.readCard(modelDirectory); // a missing model is reported before the images
+        source.check(); // a missing model is reported before the images
         List<Path> files = imageFiles();
-        try (ZooModel<Image, Classifications> model =
-                        SavedModel.load(modelDirectory, runtime.devices()[0]);
-                Predictor<Image, Classifications> predictor = model.newPredictor()) {
+        try (ModelSource.Loaded loaded = source.load(runtime.devices()[0]);
+                Predictor<Image, Classifications> predictor = loaded.model().newPredictor()) {
             for (Path file : files) {
                 Image image = Predictions.toImage(ImageFolder.decode(file));
                 StringBuilder line = new StringBuilder(file.toString()).append(':');

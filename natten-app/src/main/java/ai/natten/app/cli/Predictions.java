@@ -36,12 +36,7 @@ final class Predictions {
         if (images.size() == 0) {
             throw new IllegalArgumentException("no images to evaluate");
         }
-        for (String name : images.classes()) {
-            if (!modelClasses.contains(name)) {
-                throw new IllegalArgumentException(
-                        "dataset class '" + name + "' is not one of the model's " + modelClasses);
-            }
-        }
+        List<String> expected = modelNames(modelClasses, images.classes());
         long top1 = 0;
         long top5 = 0;
         try (Predictor<Image, Classifications> predictor = model.newPredictor()) {
@@ -53,7 +48,7 @@ final class Predictions {
                 }
                 List<Classifications> results = predictor.batchPredict(batch);
                 for (int i = start; i < end; i++) {
-                    String truth = images.classes().get(images.label(i));
+                    String truth = expected.get(images.label(i));
                     List<Classifications.Classification> best = results.get(i - start).topK(5);
                     if (best.get(0).getClassName().equals(truth)) {
                         top1++;
@@ -65,6 +60,38 @@ final class Predictions {
             }
         }
         return new double[] {(double) top1 / images.size(), (double) top5 / images.size()};
+    }
+
+    /**
+     * Maps each dataset class to the model's name for it: the same name, or a model name that
+     * starts with it and a space (ImageNet's {@code synset.txt} lines, {@code "n01440764 tench"},
+     * against folders named {@code n01440764}).
+     *
+     * @throws IllegalArgumentException naming a dataset class the model does not know
+     */
+    static List<String> modelNames(List<String> modelClasses, List<String> datasetClasses) {
+        List<String> names = new ArrayList<>();
+        for (String name : datasetClasses) {
+            String match =
+                    modelClasses.stream()
+                            .filter(m -> m.equals(name) || m.startsWith(name + " "))
+                            .findFirst()
+                            .orElseThrow(
+                                    () ->
+                                            new IllegalArgumentException(
+                                                    "dataset class '"
+                                                            + name
+                                                            + "' is not one of the model's "
+                                                            + abbreviate(modelClasses)));
+            names.add(match);
+        }
+        return names;
+    }
+
+    private static String abbreviate(List<String> names) {
+        return names.size() <= 12
+                ? names.toString()
+                : names.subList(0, 12) + " ... (" + names.size() + " classes)";
     }
 
     /** Prints the reloaded model's accuracy on the images and its predictions for the first few. */
