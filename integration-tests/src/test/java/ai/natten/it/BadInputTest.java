@@ -88,6 +88,11 @@ class BadInputTest {
         Files.write(labels, new byte[] {1, 2, 3});
         assertFails(1, labels.toString(), "train", "--fashion-mnist", fashion.toString());
 
+        Path existing = dir.resolve("existing");
+        Files.createDirectories(existing);
+        Files.writeString(existing.resolve("run.json"), "{}");
+        assertFails(2, "already holds a run", "train", "--output", existing.toString());
+
         Path run = dir.resolve("not-a-run");
         Files.createDirectories(run);
         assertFails(1, "not a run directory", "train", "--resume", run.toString());

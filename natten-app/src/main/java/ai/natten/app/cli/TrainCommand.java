@@ -15,6 +15,7 @@ import ai.natten.app.train.TrainingRun;
 import ai.natten.djl.NaBackend;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -166,6 +167,13 @@ final class TrainCommand implements Callable<Integer> {
             data = dataOptions.load();
             config = newConfig(data);
             runDirectory = output != null ? output : defaultOutput();
+            if (Files.isRegularFile(runDirectory.resolve("run.json"))) {
+                throw new IllegalArgumentException(
+                        "--output "
+                                + runDirectory
+                                + " already holds a run: continue it with --resume or choose"
+                                + " another --output");
+            }
         }
         long start = System.nanoTime();
         new TrainingRun(config, data, devices, runtime.workers(), keepCheckpoints, out)
