@@ -1,0 +1,367 @@
+package ai.natten.app.train;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.LocalParameterServer;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.loss.Loss;
+import ai.djl.util.Pair;
+import ai.natten.app.data.HostBatch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains and evaluates a classifier Block on one or more devices (data parallel): each batch is cut
+ * into contiguous slices, one per device; every device runs forward and backward on its slice with
+ * its own mirror of the parameters; the gradients are summed on the first device, clipped by their
+ * global L2 norm, and every mirror takes the same {@link ResumableAdamW} step.
+ *
+ * <p>Each slice's loss is weighted by its share of the batch, so the summed gradient is the full
+ * batch's mean gradient whatever the device count. With {@link Precision#FP16} the loss is
+ * multiplied by a dynamic scale before backward: a step whose gradients overflow is skipped and
+ * halves the scale; 2000 good steps in a row double it.
+ */
+public final class DataParallelTrainer implements AutoCloseable {
+
+    private static final int SCALE_GROWTH_INTERVAL = 2000;
+    private static final float INITIAL_LOSS_SCALE = 65536f;
+
+    private final Block block;
+    private final Device[] devices;
+    private final NDManager[] managers;
+    private final ParameterStore store;
+    private final List<Pair<String, Parameter>> trainable = new ArrayList<>();
+    private final ResumableAdamW optimizer;
+    private final Loss loss;
+    private final float clipNorm;
+    private final Precision precision;
+    private float lossScale;
+    private int goodSteps;
+
+    /**
+     * Prepares training of an initialized (or loaded) model.
+     *
+     * @param model the model, whose manager lives on {@code devices[0]}
+     * @param devices the devices to train on, distinct
+     * @param optimizer the optimizer
+     * @param loss the training loss on logits {@code [B, K]} and labels {@code [B]}
+     * @param clipNorm the largest global gradient norm; 0 or less disables clipping
+     * @param precision the precision the model's parameters are in
+     */
+    public DataParallelTrainer(
+            Model model,
+            Device[] devices,
+            ResumableAdamW optimizer,
+            Loss loss,
+            float clipNorm,
+            Precision precision) {
+        if (devices.length == 0) {
+            throw new IllegalArgumentException("at least one device is needed");
+        }
+        if (!model.getNDManager().getDevice().equals(devices[0])) {
+            throw new IllegalArgumentException(
+                    "the model lives on "
+                            + model.getNDManager().getDevice()
+                            + " but the first device is "
+                            + devices[0]);
+        }
+        this.block = model.getBlock();
+        this.devices = devices.clone();
+        this.optimizer = optimizer;
+        this.loss = loss;
+        this.clipNorm = clipNorm;
+        this.precision = precision;
+        this.lossScale = precision == Precision.FP16 ? INITIAL_LOSS_SCALE : 1f;
+        this.managers = new NDManager[devices.length];
+        managers[0] = model.getNDManager();
+        for (int d = 1; d < devices.length; d++) {
+            managers[d] = model.getNDManager().getEngine().newBaseManager(devices[d]);
+        }
+        this.store = new ParameterStore(model.getNDManager(), false);
+        store.setParameterServer(new LocalParameterServer(optimizer), this.devices);
+        for (Pair<String, Parameter> pair : block.getParameters()) {
+            Parameter parameter = pair.getValue();
+            if (parameter.requiresGradient()) {
+                NDArray array = parameter.getArray();
+                if (!array.hasGradient()) {
+                    array.setRequiresGradient(true); // parameters read from a file have none
+                }
+                trainable.add(pair);
+            }
+            for (Device device : this.devices) {
+                store.getValue(parameter, device, true); // mirrors now, never inside a step
+            }
+        }
+    }
+
+    /**
+     * Trains on one batch.
+     *
+     * @param batch the images and labels
+     * @return the batch's mean loss, gradient norm and whether the step was skipped
+     */
+    public StepResult trainStep(HostBatch batch) {
+        int[] bounds = sliceBounds(batch.size());
+        double lossSum = 0;
+        long correct = 0;
+        try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
+            for (int d = 0; d < devices.length; d++) {
+                int from = bounds[d];
+                int to = bounds[d + 1];
+                if (from == to) {
+                    continue;
+                }
+                try (NDManager stepManager = managers[d].newSubManager()) {
+                    NDList input = new NDList(images(stepManager, batch, from, to));
+                    NDArray labels = labels(stepManager, batch, from, to);
+                    NDArray logits = block.forward(store, input, true).singletonOrThrow();
+                    float share = (float) (to - from) / batch.size();
+                    NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
+                    lossSum += sliceLoss.getFloat() * share;
+                    long[] sliceLabels = Arrays.copyOfRange(toLongs(batch.labels()), from, to);
+                    correct += TopK.hits(logits, sliceLabels, 1)[0];
+                    collector.backward(sliceLoss.mul(share * lossScale));
+                }
+            }
+        }
+        return applyGradients(lossSum, correct);
+    }
+
+    private StepResult applyGradients(double meanLoss, long correct) {
+        try (NDManager scratch = managers[0].newSubManager()) {
+            List<NDArray[]> grads = new ArrayList<>();
+            NDArray squaredNorm = null;
+            for (Pair<String, Parameter> pair : trainable) {
+                NDArray[] perDevice = new NDArray[devices.length];
+                NDArray sum = gradient(pair.getValue(), 0, scratch);
+                for (int d = 1; d < devices.length; d++) {
+                    NDArray other = gradient(pair.getValue(), d, scratch);
+                    sum = sum.add(other.toDevice(devices[0], false));
+                }
+                perDevice[0] = sum;
+                for (int d = 1; d < devices.length; d++) {
+                    perDevice[d] = sum.toDevice(devices[d], true);
+                    perDevice[d].attach(scratch);
+                }
+                grads.add(perDevice);
+                NDArray squares = sum.toType(DataType.FLOAT32, false).square().sum();
+                squaredNorm = squaredNorm == null ? squares : squaredNorm.add(squares);
+            }
+            double norm = Math.sqrt(squaredNorm.getFloat()) / lossScale;
+            boolean finite = Double.isFinite(norm);
+            if (finite) {
+                double clip = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1.0;
+                optimizer.setGradientScale((float) (clip / lossScale));
+                for (int i = 0; i < trainable.size(); i++) {
+                    Parameter parameter = trainable.get(i).getValue();
+                    for (int d = 0; d < devices.length; d++) {
+                        optimizer.update(
+                                parameter.getId(),
+                                store.getValue(parameter, devices[d], true),
+                                grads.get(i)[d]);
+                    }
+                }
+            }
+            zeroGradients();
+            adjustLossScale(finite);
+            return new StepResult(meanLoss, correct, norm, !finite);
+        }
+    }
+
+    private NDArray gradient(Parameter parameter, int device, NDManager scratch) {
+        NDArray gradient = store.getValue(parameter, devices[device], true).getGradient();
+        gradient.attach(scratch);
+        return gradient;
+    }
+
+    private void zeroGradients() {
+        for (Pair<String, Parameter> pair : trainable) {
+            for (Device device : devices) {
+                JniUtils.zeroGrad((PtNDArray) store.getValue(pair.getValue(), device, true));
+            }
+        }
+    }
+
+    private void adjustLossScale(boolean finite) {
+        if (precision != Precision.FP16) {
+            return;
+        }
+        if (!finite) {
+            lossScale = Math.max(1f, lossScale / 2);
+            goodSteps = 0;
+        } else if (++goodSteps == SCALE_GROWTH_INTERVAL) {
+            lossScale *= 2;
+            goodSteps = 0;
+        }
+    }
+
+    /**
+     * Evaluates the model (inference mode: no dropout, no drop path) on batches.
+     *
+     * @param batches the batches, consumed
+     * @return loss, top-1 and top-5 accuracy
+     */
+    public Evaluation evaluate(Iterator<HostBatch> batches) {
+        double lossSum = 0;
+        long top1 = 0;
+        long top5 = 0;
+        long images = 0;
+        while (batches.hasNext()) {
+            HostBatch batch = batches.next();
+            int[] bounds = sliceBounds(batch.size());
+            for (int d = 0; d < devices.length; d++) {
+                int from = bounds[d];
+                int to = bounds[d + 1];
+                if (from == to) {
+                    continue;
+                }
+                try (NDManager stepManager = managers[d].newSubManager()) {
+                    NDArray logits =
+                            block.forward(
+                                            store,
+                                            new NDList(images(stepManager, batch, from, to)),
+                                            false)
+                                    .singletonOrThrow();
+                    NDArray labels = labels(stepManager, batch, from, to);
+                    lossSum +=
+                            loss.evaluate(new NDList(labels), new NDList(logits)).getFloat()
+                                    * (to - from);
+                    long[] hits =
+                            TopK.hits(
+                                    logits,
+                                    Arrays.copyOfRange(toLongs(batch.labels()), from, to),
+                                    1,
+                                    5);
+                    top1 += hits[0];
+                    top5 += hits[1];
+                }
+            }
+            images += batch.size();
+        }
+        if (images == 0) {
+            throw new IllegalArgumentException("nothing to evaluate: the dataset is empty");
+        }
+        return new Evaluation(
+                lossSum / images, (double) top1 / images, (double) top5 / images, images);
+    }
+
+    /**
+     * Exports the optimizer's state (first device's copy) keyed by parameter path names.
+     *
+     * @param steps receives each parameter's step count
+     * @return the arrays, owned by the optimizer
+     */
+    public NDList exportOptimizerState(Map<String, Integer> steps) {
+        return optimizer.exportState(parameterNames(), devices[0], steps);
+    }
+
+    /**
+     * Restores the optimizer's state onto every device's mirror.
+     *
+     * @param arrays the exported arrays (named {@code <path>.m}, ...)
+     * @param steps each parameter's step count
+     * @throws IllegalArgumentException when a parameter's state is missing or mis-shaped
+     */
+    public void importOptimizerState(NDList arrays, Map<String, Integer> steps) {
+        Map<String, NDArray> byName = new HashMap<>();
+        for (NDArray array : arrays) {
+            byName.put(array.getName(), array);
+        }
+        for (Pair<String, Parameter> pair : trainable) {
+            Integer step = steps.get(pair.getKey());
+            if (step == null) {
+                throw new IllegalArgumentException(
+                        "optimizer state has no entry for parameter " + pair.getKey());
+            }
+            for (Device device : devices) {
+                optimizer.importState(
+                        pair.getValue().getId(),
+                        store.getValue(pair.getValue(), device, true),
+                        byName,
+                        pair.getKey(),
+                        step);
+            }
+        }
+    }
+
+    /** Returns the fp16 loss scale (1 in fp32). */
+    public float lossScale() {
+        return lossScale;
+    }
+
+    /** Restores the fp16 loss scale and its count of good steps. */
+    public void restoreLossScale(float scale, int good) {
+        this.lossScale = scale;
+        this.goodSteps = good;
+    }
+
+    /** Returns the good steps since the loss scale last changed. */
+    public int goodSteps() {
+        return goodSteps;
+    }
+
+    private Map<String, String> parameterNames() {
+        Map<String, String> names = new HashMap<>();
+        for (Pair<String, Parameter> pair : trainable) {
+            names.put(pair.getValue().getId(), pair.getKey());
+        }
+        return names;
+    }
+
+    private int[] sliceBounds(int size) {
+        int[] bounds = new int[devices.length + 1];
+        for (int d = 0; d < devices.length; d++) {
+            bounds[d + 1] = bounds[d] + size / devices.length + (d < size % devices.length ? 1 : 0);
+        }
+        return bounds;
+    }
+
+    private NDArray images(NDManager manager, HostBatch batch, int from, int to) {
+        int side = batch.imageSize();
+        int floats = 3 * side * side;
+        NDArray x =
+                manager.create(
+                        Arrays.copyOfRange(batch.pixels(), from * floats, to * floats),
+                        new Shape(to - from, 3, side, side));
+        return precision == Precision.FP32 ? x : x.toType(precision.dataType(), false);
+    }
+
+    private static NDArray labels(NDManager manager, HostBatch batch, int from, int to) {
+        return manager.create(Arrays.copyOfRange(toLongs(batch.labels()), from, to));
+    }
+
+    private static long[] toLongs(int[] values) {
+        return Arrays.stream(values).asLongStream().toArray();
+    }
+
+    @Override
+    public void close() {
+        for (int d = 1; d < managers.length; d++) {
+            managers[d].close();
+        }
+    }
+
+    /**
+     * What one training step did.
+     *
+     * @param loss the batch's mean loss (before scaling)
+     * @param correct the images whose highest logit was the label
+     * @param gradientNorm the global L2 norm of the mean gradient, before clipping
+     * @param skipped true when the gradients overflowed and no update was made (fp16)
+     */
+    public record StepResult(double loss, long correct, double gradientNorm, boolean skipped) {}
+}
