@@ -12,6 +12,10 @@
 #                                 djl    DJL on the device's torch: GPU tests of natten-djl-op and
 #                                        ai.natten.djl.NaDjlBench (bundle with MODULES including
 #                                        natten-djl-op; see "DJL mode" below)
+#                                 app    natten train on the full Fashion-MNIST on the GPU through
+#                                        DJL (as djl), $APP_ARGS appended; run files to $OUT
+#                                        (bundle with MODULES including natten-app: the bundle
+#                                        then holds Debian's Fashion-MNIST idx files)
 #                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
 #                                        instruction counts (cuobjdump of the packaged fatbin)
 #
@@ -23,11 +27,15 @@
 # of natten-djl-op/src/main/native, and copied to $OUT to keep for the next bundle.
 #
 # Device call: run(command="bash .device/device.sh gpu", carry=[".device"]).
+# App: MODULES=natten-app scripts/device.sh bundle, then
+#      run(command="bash .device/device.sh gpu app", carry=[".device", ".djl-jni"]).
 # DJL: MODULES=natten-kernels,natten-djl-op scripts/device.sh bundle, then
 #      run(command="bash .device/device.sh gpu djl", carry=[".device", ".djl-jni"]).
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
 # DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_BENCH (0 skips the bench),
-# BENCH_ARGS (e.g. --backward), PEER_FLEX (default /work/shared/bench/peer_flex.py).
+# BENCH_ARGS (e.g. --backward), PEER_FLEX (default /work/shared/bench/peer_flex.py),
+# FASHION_MNIST (default /usr/share/datasets/fashion-mnist), APP_ARGS (extra train options),
+# APP_TIMEOUT (seconds, default 3600), TESTS (0: no test classes and no JUnit launcher in the bundle, to stay under the 64 MiB a call).
 set -euo pipefail
 
 JUNIT_CONSOLE="org.junit.platform:junit-platform-console-standalone:1.11.4"
@@ -46,27 +54,51 @@ bundle() {
         -DexcludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian \
         -DexcludeArtifactIds=pytorch-native-cpu,pytorch-jni \
         -DoutputDirectory="$bundle_dir/lib")
-    (cd "$repo" && mvn -q dependency:copy -Dartifact="$JUNIT_CONSOLE" -DoutputDirectory="$bundle_dir")
-    mv "$bundle_dir"/junit-platform-console-standalone-*.jar "$bundle_dir/junit-console.jar"
     local m
     for m in ${modules//,/ }; do
-        cp "$repo/$m"/target/"$m"-*.jar "$bundle_dir/lib/"
-        jar cf "$bundle_dir/tests/$m-tests.jar" -C "$repo/$m/target/test-classes" .
+        cp "$repo/$m"/target/"$m"*.jar "$bundle_dir/lib/"
     done
+    if [ "${TESTS:-1}" != 0 ]; then
+        (cd "$repo" && mvn -q dependency:copy -Dartifact="$JUNIT_CONSOLE" -DoutputDirectory="$bundle_dir")
+        mv "$bundle_dir"/junit-platform-console-standalone-*.jar "$bundle_dir/junit-console.jar"
+        for m in ${modules//,/ }; do
+            jar cf "$bundle_dir/tests/$m-tests.jar" -C "$repo/$m/target/test-classes" .
+        done
+    fi
+    # Only the driver API's JNI library of JCuda is used: drop the others (the PTX compiler's alone
+    # is 24 MB).
+    python3 - "$bundle_dir"/lib/jcuda-natives-*.jar <<'PY'
+import sys, zipfile, os
+path = sys.argv[1]
+with zipfile.ZipFile(path) as src, zipfile.ZipFile(path + ".tmp", "w", zipfile.ZIP_DEFLATED) as dst:
+    for item in src.infolist():
+        if not item.filename.startswith("lib/") or "JCudaDriver" in item.filename:
+            dst.writestr(item, src.read(item.filename))
+os.replace(path + ".tmp", path)
+PY
     rm -f "$bundle_dir"/lib/natten-*-SNAPSHOT.jar.tmp
     local jre
     jre="$(mktemp -d)/jre"
+    # An uncompressed image in an xz tarball: about half the size of a compressed image in gzip.
     jlink --add-modules "$JRE_MODULES" --strip-debug --no-header-files --no-man-pages \
-        --compress=2 --output "$jre"
-    tar czf "$bundle_dir/jre.tgz" -C "$(dirname "$jre")" jre
+        --output "$jre"
+    tar cf - -C "$(dirname "$jre")" jre | xz -6 -T2 >"$bundle_dir/jre.txz"
     rm -rf "$(dirname "$jre")"
     cp "${PEER_FLEX:-/work/shared/bench/peer_flex.py}" "$bundle_dir/peer_flex.py"
     cp "$0" "$bundle_dir/device.sh"
     local natives="${DJL_NATIVE:-/work/main/.device-ext/so}"
-    if [[ ",$modules," == *",natten-djl-op,"* ]]; then
+    if [[ ",$modules," == *",natten-djl-op,"* || ",$modules," == *",natten-app,"* ]]; then
         cp -r "$repo/natten-djl-op/src/main/native" "$bundle_dir/extension-src"
         mkdir -p "$bundle_dir/djl"
         [ -d "$natives" ] && cp "$natives"/*.so "$bundle_dir/djl/"
+    fi
+    if [[ ",$modules," == *",natten-app,"* ]]; then
+        # xz instead of gzip: 4 MB less to carry; app_train restores the gzip files on the device.
+        mkdir -p "$bundle_dir/fashion-mnist"
+        local f
+        for f in "${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/*-ubyte.gz; do
+            gzip -dc "$f" | xz -9 -T2 >"$bundle_dir/fashion-mnist/$(basename "$f" .gz).xz"
+        done
     fi
     du -sh "$bundle_dir"
 }
@@ -76,9 +108,10 @@ gpu() {
     here="$(cd "$(dirname "$0")" && pwd)"
     out="${OUT:-/tmp/device-out}"
     mkdir -p "$out" /tmp/natten-jre
-    tar xzf "$here/jre.tgz" -C /tmp/natten-jre
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+        "$here/jre.txz" /tmp/natten-jre
     java=/tmp/natten-jre/jre/bin/java
-    cp="$(ls "$here"/lib/*.jar "$here"/tests/*.jar | paste -sd: -)"
+    cp="$( (ls "$here"/lib/*.jar "$here"/tests/*.jar 2>/dev/null || true) | paste -sd: -)"
     steps=("$@")
     [ ${#steps[@]} -eq 0 ] && steps=(tests bench flex)
     nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv \
@@ -96,6 +129,8 @@ gpu() {
                     | tee "$out/bench.log" || status=1 ;;
             djl)
                 djl_tests "$here" "$java" "$cp" "$out" || status=1 ;;
+            app)
+                app_train "$here" "$java" "$out" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
             sass)
@@ -112,10 +147,10 @@ gpu() {
     return $status
 }
 
-# DJL on the device's torch 2.11: DJL's JNI and the engine extension built for it, a folder of
-# torch's libraries for DJL (PYTORCH_LIBRARY_PATH), then the DJL GPU tests and the benchmark.
-djl_tests() {
-    local here="$1" java="$2" cp="$3" out="$4" repo torch_lib torch_cmake version nvlibs lib so
+# DJL on the device's torch 2.11: DJL's JNI and the engine extension built for it, and a folder of
+# torch's libraries for DJL (PYTORCH_LIBRARY_PATH); sets DJL_OPTS, the JVM options that use them.
+djl_env() {
+    local here="$1" out="$2" repo torch_lib torch_cmake version nvlibs lib so
     repo="$PWD"
     so="$here/djl"
     mkdir -p "$so"
@@ -141,16 +176,43 @@ djl_tests() {
     # DJL loads every library of the folder by path; their CUDA dependencies come from pip's nvidia.
     export LD_LIBRARY_PATH="$nvlibs:$torch_lib:${LD_LIBRARY_PATH:-}"
     export PYTORCH_LIBRARY_PATH="$lib" PYTORCH_VERSION="$version" PYTORCH_FLAVOR=cu130
-    local opts=(-Dai.djl.offline=true -Djna.library.path="$nvlibs"
+    DJL_OPTS=(-Dai.djl.offline=true -Djna.library.path="$nvlibs"
         -Dnatten.native.path="$so/libnatten_djl_torch.so")
+}
+
+# The DJL GPU tests and the benchmark.
+djl_tests() {
+    local here="$1" java="$2" cp="$3" out="$4"
+    djl_env "$here" "$out" || return 1
     local status=0
-    "$java" "${opts[@]}" -jar "$here/junit-console.jar" execute --class-path "$cp" \
+    "$java" "${DJL_OPTS[@]}" -jar "$here/junit-console.jar" execute --class-path "$cp" \
         --select-package ai.natten.djl --include-classname "${DJL_TESTS:-.*GpuTest}" \
         --details=tree --disable-banner 2>&1 | tee "$out/djl-tests.log" || status=1
     if [ "${DJL_BENCH:-1}" = 1 ]; then
-        "$java" "${opts[@]}" -cp "$cp" ai.natten.djl.NaDjlBench 2>&1 | tee "$out/djl-bench.log" \
+        "$java" "${DJL_OPTS[@]}" -cp "$cp" ai.natten.djl.NaDjlBench 2>&1 | tee "$out/djl-bench.log" \
             || status=1
     fi
+    return $status
+}
+
+# natten train on the full Fashion-MNIST through DJL on the GPU; the run's logs and plot to $OUT.
+app_train() {
+    local here="$1" java="$2" out="$3" run=/tmp/natten-run data=/tmp/fashion-mnist status=0
+    djl_env "$here" "$out" || return 1
+    rm -rf "$run" && mkdir -p "$data"
+    python3 - "$here/fashion-mnist" "$data" <<'PY'
+import gzip, lzma, os, sys
+src, dst = sys.argv[1], sys.argv[2]
+for name in os.listdir(src):
+    with lzma.open(os.path.join(src, name)) as i, gzip.open(os.path.join(dst, name[:-3] + ".gz"), "wb", 1) as o:
+        o.write(i.read())
+PY
+    # shellcheck disable=SC2086
+    timeout "${APP_TIMEOUT:-3600}" "$java" "${DJL_OPTS[@]}" -cp "$here/lib/*" ai.natten.app.cli.NattenCommand train \
+        --fashion-mnist "$data" --devices gpu --output "$run" ${APP_ARGS:-} 2>&1 \
+        | tr '\r' '\n' | grep -v '^ *$' | tee "$out/app.log" || status=1
+    find "$run" -maxdepth 1 -type f \( -name '*.csv' -o -name '*.json' -o -name '*.png' \) \
+        -exec cp {} "$out/" \;
     return $status
 }
 

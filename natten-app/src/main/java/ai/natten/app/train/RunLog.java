@@ -3,7 +3,9 @@ package ai.natten.app.train;
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonParseException;
+import java.awt.AWTError;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,11 +20,26 @@ public final class RunLog {
 
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
+    /** Writes the plot of the records to a PNG file. */
+    @FunctionalInterface
+    interface PlotWriter {
+        void write(List<EpochRecord> records, Path file) throws IOException;
+    }
+
     private final Path directory;
     private final List<EpochRecord> records = new ArrayList<>();
+    private final PlotWriter plot;
+    private final PrintStream warnings;
+    private boolean plotting = true;
+
+    RunLog(Path directory, PlotWriter plot, PrintStream warnings) {
+        this.directory = directory;
+        this.plot = plot;
+        this.warnings = warnings;
+    }
 
     private RunLog(Path directory) {
-        this.directory = directory;
+        this(directory, CurvePlot::write, System.err);
     }
 
     /** Starts an empty log in a run directory. */
@@ -56,7 +73,11 @@ public final class RunLog {
         return List.copyOf(records);
     }
 
-    /** Appends an epoch and rewrites the CSV, JSON and plot. */
+    /**
+     * Appends an epoch and rewrites the CSV, JSON and plot. A Java that cannot draw here (e.g. a
+     * minimal JRE whose font library lacks its system libraries) loses only the plot: one warning
+     * says so and the run goes on.
+     */
     public void append(EpochRecord record) throws IOException {
         records.add(record);
         StringBuilder csv = new StringBuilder(EpochRecord.CSV_HEADER).append('\n');
@@ -65,6 +86,16 @@ public final class RunLog {
         }
         Files.writeString(directory.resolve("metrics.csv"), csv);
         Files.writeString(directory.resolve("metrics.json"), GSON.toJson(records));
-        CurvePlot.write(records, directory.resolve("curves.png"));
+        if (plotting) {
+            try {
+                plot.write(records, directory.resolve("curves.png"));
+            } catch (LinkageError | AWTError e) {
+                plotting = false;
+                warnings.println(
+                        "natten: no curves.png, this Java cannot draw here ("
+                                + e
+                                + "); metrics.csv and metrics.json are still written");
+            }
+        }
     }
 }
