@@ -8,12 +8,18 @@
 // scale pre-multiplied by log2 e). A key tile inside the intersection of all windows of the query
 // tile is processed without any mask; other tiles mask per element from coordinates (row windows
 // and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
+//
+// Per-warp key ranges: a warp's 16 * MT query rows are a sub-box of the query tile, whose windows'
+// union (the warp's halo) is smaller than the tile's. A key tile splits into 4 aligned runs of 16
+// keys (sub-boxes too); a warp skips the products of every run outside its halo (all its rows mask
+// it anyway, so its weights are exp2(-inf) = 0), and a whole tile when no run is inside.
 #pragma once
 #include "na_mma.cuh"
 
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
+constexpr int WARP_INFO = 9;   // per warp: halo start[3], halo end[3], key-run extent[3]
 constexpr float LOG2E = 1.4426950408889634f;
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
@@ -25,7 +31,8 @@ struct Config {
     static constexpr int CPR = D / 8;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
-    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
+    static constexpr int SMEM =
+        (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN + NW * WARP_INFO) * 4;
 };
 }  // namespace fwd_tc
 
@@ -40,6 +47,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
+    int* sWarp = sKoff + BN;                                 // [NW][WARP_INFO]
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -92,6 +100,28 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         unflatten(c, p.tkv, kc);
         sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
+    }
+
+    if (tid < NW) {  // warp `tid`'s halo and the extent of a 16-key run of a key/value tile
+        constexpr int R = 16 * MT;
+        int o[3], e[3];
+        unflatten(tid * R, p.tq, o);
+        e[2] = min(R, p.tq[2]);
+        e[1] = min(R / e[2], p.tq[1]);
+        e[0] = R / (e[1] * e[2]);
+        int* info = sWarp + tid * fwd_tc::WARP_INFO;
+        info[8] = min(16, p.tkv[2]);
+        info[7] = min(16 / info[8], p.tkv[1]);
+        info[6] = 16 / (info[7] * info[8]);
+#pragma unroll
+        for (int a = 0; a < 3; ++a) {
+            const int lo = q0[a] + o[a], hi = min(lo + e[a], q1[a]);
+            int s, e0, s1, e1;
+            axis_window(min(lo, lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], s, e0);
+            axis_window(max(hi - 1, 0), lg[a], p.ks[a], p.str[a], p.causal[a], s1, e1);
+            info[a] = lo < hi ? s : 0x3fffffff;  // no valid row: a halo no key meets
+            info[3 + a] = lo < hi ? e1 : -1;
+        }
     }
 
     int span[3];
@@ -183,6 +213,24 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const float sl2 = p.scale_log2;
     const int wrow = warp * 16 * MT;  // first query row of this warp
+    const int* wInfo = sWarp + warp * fwd_tc::WARP_INFO;
+    // Bit r: run r of 16 keys of neighbourhood tile j (origin kb) meets this warp's halo.
+    auto warp_runs = [&](const int* kb) {
+        unsigned act = 0;
+#pragma unroll
+        for (int r = 0; r < BN / 16; ++r) {
+            int ro[3];
+            unflatten(16 * r, p.tkv, ro);
+            bool in = true;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) {
+                const int lo = kb[a] + ro[a];
+                in &= lo < wInfo[3 + a] && lo + wInfo[6 + a] > wInfo[a];
+            }
+            act |= static_cast<unsigned>(in) << r;
+        }
+        return act;
+    };
 
     for (int j = 0; j < nTiles; ++j) {
         if (j + 1 < nTiles) {
@@ -195,6 +243,13 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         __syncthreads();
         const T* ks = sK + (j & 1) * BN * LDS;
         const T* vs = sV + (j & 1) * BN * LDS;
+        unsigned act = (1u << (BN / 16)) - 1;  // runs of 16 keys this warp computes
+        if (j < nNa) {
+            int kb[3];
+            tile_origin(j, kb);
+            act = warp_runs(kb);
+        }
+        if (act != 0) {
 
         float s[MT][BN / 8][4];
 #pragma unroll
@@ -209,12 +264,14 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int nb = 0; nb < BN / 16; ++nb) {
-                uint32_t bk[4];
-                ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+                if ((act >> nb) & 1) {
+                    uint32_t bk[4];
+                    ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
 #pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
-                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                    for (int mt = 0; mt < MT; ++mt) {
+                        mma16816<T>(s[mt][2 * nb], qf[mt], bk);
+                        mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                    }
                 }
             }
         }
@@ -308,6 +365,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
+            if (((act >> kk) & 1) == 0) continue;
             uint32_t pa[MT][4];
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
@@ -327,6 +385,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 }
             }
         }
+        }  // act != 0
         __syncthreads();
     }
 

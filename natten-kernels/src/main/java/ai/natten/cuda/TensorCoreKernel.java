@@ -16,6 +16,7 @@ final class TensorCoreKernel {
     private static final int WARPS = 4;
     private static final int KV_TILE = 64;
     private static final int ROW_INFO_INTS = 9;
+    private static final int WARP_INFO_INTS = 9;
 
     /**
      * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
@@ -46,11 +47,11 @@ final class TensorCoreKernel {
     /** Returns the instance and plan for the problem (fp16/bf16, a head dim with an instance). */
     static TensorCoreKernel choose(NaProblem problem, DType dtype) {
         String forced = System.getProperty("natten.cuda.rowBlocks");
-        TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
+        TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE, queryTile(1) / WARPS);
         if ("1".equals(forced)) {
             return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
         }
-        TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
+        TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE, queryTile(2) / WARPS);
         boolean useTwo =
                 "2".equals(forced) || two.cost() * twoRowBlockSpeed(problem.headDim()) < one.cost();
         return useTwo
@@ -84,11 +85,14 @@ final class TensorCoreKernel {
         return 32 * WARPS;
     }
 
-    /** Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables. */
+    /**
+     * Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables, warp halos.
+     */
     int sharedBytes() {
         int bm = queryTile(rowBlocks);
         int row = headDim + 8;
-        return (bm * row + 4 * KV_TILE * row) * 2 + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
+        return (bm * row + 4 * KV_TILE * row) * 2
+                + (bm * ROW_INFO_INTS + 2 * KV_TILE + WARPS * WARP_INFO_INTS) * 4;
     }
 
     @Override
