@@ -9,10 +9,12 @@
 // tile is processed without any mask; other tiles mask per element from coordinates (row windows
 // and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
 //
-// Per-warp key ranges: a warp's 16 * MT query rows are a sub-box of the query tile, whose windows'
-// union (the warp's halo) is smaller than the tile's. A key tile splits into 4 aligned runs of 16
-// keys (sub-boxes too); a warp skips the products of every run outside its halo (all its rows mask
-// it anyway, so its weights are exp2(-inf) = 0), and a whole tile when no run is inside.
+// Per-warp key ranges (WS instances): a warp's 16 * MT query rows are a sub-box of the query tile,
+// whose windows' union (the warp's halo) is smaller than the tile's. A key tile splits into 4
+// aligned runs of 16 keys (sub-boxes too); a warp skips a whole tile when no run meets its halo,
+// and on a tile where only some do, takes a second copy of the tile body that skips the products
+// of the others (all its rows mask them anyway: weights exp2(-inf) = 0). Tiles whose runs all meet
+// the halo take the unpredicated body, the same code as without skipping.
 #pragma once
 #include "na_mma.cuh"
 
@@ -20,6 +22,11 @@ namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
 constexpr int WARP_INFO = 9;   // per warp: halo start[3], halo end[3], key-run extent[3]
+constexpr int RUN_INFO = 12;   // per 16-key run of a key/value tile: tile-local origin[3] (x4 runs)
+template <bool B>
+struct Flag {
+    static constexpr bool value = B;
+};
 constexpr float LOG2E = 1.4426950408889634f;
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
@@ -32,11 +39,11 @@ struct Config {
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
     static constexpr int SMEM =
-        (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN + NW * WARP_INFO) * 4;
+        (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN + NW * WARP_INFO + RUN_INFO) * 4;
 };
 }  // namespace fwd_tc
 
-template <typename T, int D, int NW, int MT>
+template <typename T, int D, int NW, int MT, bool WS>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     using C = fwd_tc::Config<T, D, NW, MT>;
     constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
@@ -48,6 +55,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
     int* sWarp = sKoff + BN;                                 // [NW][WARP_INFO]
+    int* sRun = sWarp + NW * fwd_tc::WARP_INFO;              // [BN / 16][3]
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -102,6 +110,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
 
+    if (tid < BN / 16) unflatten(16 * tid, p.tkv, sRun + 3 * tid);
     if (tid < NW) {  // warp `tid`'s halo and the extent of a 16-key run of a key/value tile
         constexpr int R = 16 * MT;
         int o[3], e[3];
@@ -213,23 +222,22 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const float sl2 = p.scale_log2;
     const int wrow = warp * 16 * MT;  // first query row of this warp
-    const int* wInfo = sWarp + warp * fwd_tc::WARP_INFO;
-    // Bit r: run r of 16 keys of neighbourhood tile j (origin kb) meets this warp's halo.
-    auto warp_runs = [&](const int* kb) {
-        unsigned act = 0;
-#pragma unroll
-        for (int r = 0; r < BN / 16; ++r) {
-            int ro[3];
-            unflatten(16 * r, p.tkv, ro);
-            bool in = true;
+    constexpr unsigned ALL_RUNS = (1u << (BN / 16)) - 1;
+    // Bit r: run r of 16 keys of neighbourhood tile j meets this warp's halo (lane r tests run r).
+    auto warp_runs = [&](int j) {
+        bool in = false;
+        if (lane < BN / 16) {
+            int kb[3];
+            tile_origin(j, kb);
+            const int* wInfo = sWarp + warp * fwd_tc::WARP_INFO;
+            in = true;
 #pragma unroll
             for (int a = 0; a < 3; ++a) {
-                const int lo = kb[a] + ro[a];
+                const int lo = kb[a] + sRun[3 * lane + a];
                 in &= lo < wInfo[3 + a] && lo + wInfo[6 + a] > wInfo[a];
             }
-            act |= static_cast<unsigned>(in) << r;
         }
-        return act;
+        return __ballot_sync(0xffffffffu, in) & ALL_RUNS;
     };
 
     for (int j = 0; j < nTiles; ++j) {
@@ -243,13 +251,14 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         __syncthreads();
         const T* ks = sK + (j & 1) * BN * LDS;
         const T* vs = sV + (j & 1) * BN * LDS;
-        unsigned act = (1u << (BN / 16)) - 1;  // runs of 16 keys this warp computes
-        if (j < nNa) {
-            int kb[3];
-            tile_origin(j, kb);
-            act = warp_runs(kb);
+        unsigned act = ALL_RUNS;  // runs of 16 keys this warp computes
+        if constexpr (WS) {
+            if (j < nNa) act = warp_runs(j);
         }
-        if (act != 0) {
+        // The tile body; PARTIAL: skip the runs outside `act` (a second copy of the code, so that
+        // full tiles keep the unpredicated schedule).
+        auto body = [&](auto partialFlag) {
+        constexpr bool PARTIAL = decltype(partialFlag)::value;
 
         float s[MT][BN / 8][4];
 #pragma unroll
@@ -264,7 +273,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int nb = 0; nb < BN / 16; ++nb) {
-                if ((act >> nb) & 1) {
+                if (!PARTIAL || ((act >> nb) & 1)) {
                     uint32_t bk[4];
                     ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
 #pragma unroll
@@ -365,7 +374,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
-            if (((act >> kk) & 1) == 0) continue;
+            if (PARTIAL && ((act >> kk) & 1) == 0) continue;
             uint32_t pa[MT][4];
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
@@ -385,7 +394,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 }
             }
         }
-        }  // act != 0
+        };
+        if (act == ALL_RUNS) {
+            body(fwd_tc::Flag<false>{});
+        } else if (act != 0) {
+            body(fwd_tc::Flag<true>{});
+        }
         __syncthreads();
     }
 

@@ -232,9 +232,12 @@ class FusedForwardGpuTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
-    void everyTensorCoreInstance(String rowBlocks) {
-        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+    @org.junit.jupiter.params.provider.ValueSource(
+            strings = {"1:false", "2:false", "1:true", "2:true"})
+    void everyTensorCoreInstance(String rowBlocksAndWarpSkip) {
+        String[] forced = rowBlocksAndWarpSkip.split(":");
+        System.setProperty("natten.cuda.rowBlocks", forced[0]);
+        System.setProperty("natten.cuda.warpSkip", forced[1]);
         try {
             for (int trial = 0; trial < 6; trial++) {
                 NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
@@ -244,6 +247,7 @@ class FusedForwardGpuTest {
             }
         } finally {
             System.clearProperty("natten.cuda.rowBlocks");
+            System.clearProperty("natten.cuda.warpSkip");
         }
     }
 
