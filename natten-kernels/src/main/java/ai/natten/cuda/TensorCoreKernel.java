@@ -9,7 +9,7 @@ import ai.natten.core.NaProblem;
  * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
  * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
  * measured relative speed of the instances. Each instance also comes with per-warp key ranges
- * ({@code _ws}: warps skip the 16-key runs outside their own halo), planned by the warp-aware cost
+ * ({@code _ws}: warps skip the 32-key runs outside their own halo), planned by the warp-aware cost
  * model of {@link TilePlan}. The system properties {@code natten.cuda.rowBlocks} (1 or 2) and
  * {@code natten.cuda.warpSkip} (true or false) force a choice, for benchmarking.
  */
@@ -19,7 +19,7 @@ final class TensorCoreKernel {
     private static final int KV_TILE = 64;
     private static final int ROW_INFO_INTS = 9;
     private static final int WARP_INFO_INTS = 9;
-    private static final int RUN_INFO_INTS = 12;
+    private static final int RUN_INFO_INTS = 6;
 
     /**
      * Time per modelled unit of the warp-skipping instances relative to the plain ones (their extra

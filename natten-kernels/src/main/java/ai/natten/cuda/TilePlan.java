@@ -18,7 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * are cached per window geometry.
  *
  * <p>For kernels whose warps skip key runs outside their own halo (the forward: each warp's {@code
- * warpRows} query rows are a sub-box of the query tile, each aligned run of 16 keys a sub-box of
+ * warpRows} query rows are a sub-box of the query tile, each aligned run of 32 keys a sub-box of
  * the key/value tile), the products the warps actually compute replace most of the tile count: a
  * warp computes a run when the run's box meets the union of the warp's windows. The remaining share
  * ({@link #PER_TILE_SHARE}) stays per tile: loads, barriers, masks and softmax of every tile.
@@ -30,13 +30,13 @@ final class TilePlan {
 
     /**
      * Share of a key/value tile's time that a warp spends whatever it skips (loads, barriers,
-     * masks, softmax); the rest scales with the 16-key runs it computes. An estimate, not yet
+     * masks, softmax); the rest scales with the 32-key runs it computes. An estimate, not yet
      * fitted.
      */
     private static final double PER_TILE_SHARE = 0.25;
 
     /** Keys per run that a warp computes or skips as a whole. */
-    private static final int KEY_RUN = 16;
+    private static final int KEY_RUN = 32;
 
     private static final int AXES = 3;
     private static final ConcurrentHashMap<String, TilePlan> CACHE = new ConcurrentHashMap<>();
@@ -65,7 +65,7 @@ final class TilePlan {
 
     /**
      * Returns the cheapest plan for a kernel whose warps of {@code warpRows} query rows skip the
-     * 16-key runs outside their halo ({@code warpRows} 0: warps compute whole tiles).
+     * 32-key runs outside their halo ({@code warpRows} 0: warps compute whole tiles).
      */
     static TilePlan choose(NaProblem p, int queryTileSize, int kvTileSize, int warpRows) {
         StringBuilder key =
@@ -145,7 +145,7 @@ final class TilePlan {
     }
 
     /**
-     * Sum over the query tiles, their warps and their key/value tiles of the 16-key runs that meet
+     * Sum over the query tiles, their warps and their key/value tiles of the 32-key runs that meet
      * the warp's halo. Warps and runs are aligned row-major sub-boxes, so per (warp, run) the sum
      * factorizes over the axes.
      */
