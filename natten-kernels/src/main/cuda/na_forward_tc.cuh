@@ -8,26 +8,12 @@
 // scale pre-multiplied by log2 e). A key tile inside the intersection of all windows of the query
 // tile is processed without any mask; other tiles mask per element from coordinates (row windows
 // and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
-//
-// Per-warp key ranges (WS instances): a warp's 16 * MT query rows are a sub-box of the query tile,
-// whose windows' union (the warp's halo) is smaller than the tile's. A key tile splits into 2
-// aligned runs of RUN = 32 keys (sub-boxes too); a warp skips a whole tile when no run meets its
-// halo, and a tile where one run does takes a copy of the tile body compiled for that run alone
-// (the other's keys are masked for all its rows anyway: weights exp2(-inf) = 0). Every copy is
-// free of run-time branches in the product loops (a branch per 16 keys measured 1.6x slower).
 #pragma once
 #include "na_mma.cuh"
 
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
-constexpr int WARP_INFO = 9;   // per warp: halo start[3], halo end[3], key-run extent[3]
-constexpr int RUN = 32;        // keys per run that a warp computes or skips
-constexpr int RUN_INFO = 6;    // per run of a key/value tile: tile-local origin[3] (x2 runs)
-template <unsigned M>
-struct RunMask {
-    static constexpr unsigned value = M;
-};
 constexpr float LOG2E = 1.4426950408889634f;
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
@@ -39,12 +25,11 @@ struct Config {
     static constexpr int CPR = D / 8;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
-    static constexpr int SMEM =
-        (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN + NW * WARP_INFO + RUN_INFO) * 4;
+    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
 };
 }  // namespace fwd_tc
 
-template <typename T, int D, int NW, int MT, bool WS>
+template <typename T, int D, int NW, int MT>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     using C = fwd_tc::Config<T, D, NW, MT>;
     constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
@@ -55,8 +40,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
-    int* sWarp = sKoff + BN;                                 // [NW][WARP_INFO]
-    int* sRun = sWarp + NW * fwd_tc::WARP_INFO;              // [BN / RUN][3]
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -109,29 +92,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         unflatten(c, p.tkv, kc);
         sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
-    }
-
-    if (tid < BN / fwd_tc::RUN) unflatten(fwd_tc::RUN * tid, p.tkv, sRun + 3 * tid);
-    if (tid < NW) {  // warp `tid`'s halo and the extent of a run of a key/value tile
-        constexpr int R = 16 * MT;
-        int o[3], e[3];
-        unflatten(tid * R, p.tq, o);
-        e[2] = min(R, p.tq[2]);
-        e[1] = min(R / e[2], p.tq[1]);
-        e[0] = R / (e[1] * e[2]);
-        int* info = sWarp + tid * fwd_tc::WARP_INFO;
-        info[8] = min(fwd_tc::RUN, p.tkv[2]);
-        info[7] = min(fwd_tc::RUN / info[8], p.tkv[1]);
-        info[6] = fwd_tc::RUN / (info[7] * info[8]);
-#pragma unroll
-        for (int a = 0; a < 3; ++a) {
-            const int lo = q0[a] + o[a], hi = min(lo + e[a], q1[a]);
-            int s, e0, s1, e1;
-            axis_window(min(lo, lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], s, e0);
-            axis_window(max(hi - 1, 0), lg[a], p.ks[a], p.str[a], p.causal[a], s1, e1);
-            info[a] = lo < hi ? s : 0x3fffffff;  // no valid row: a halo no key meets
-            info[3 + a] = lo < hi ? e1 : -1;
-        }
     }
 
     int span[3];
@@ -223,23 +183,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const float sl2 = p.scale_log2;
     const int wrow = warp * 16 * MT;  // first query row of this warp
-    constexpr unsigned ALL_RUNS = (1u << (BN / fwd_tc::RUN)) - 1;
-    // Bit r: run r of neighbourhood tile j meets this warp's halo (lane r tests run r).
-    auto warp_runs = [&](int j) {
-        bool in = false;
-        if (lane < BN / fwd_tc::RUN) {
-            int kb[3];
-            tile_origin(j, kb);
-            const int* wInfo = sWarp + warp * fwd_tc::WARP_INFO;
-            in = true;
-#pragma unroll
-            for (int a = 0; a < 3; ++a) {
-                const int lo = kb[a] + sRun[3 * lane + a];
-                in &= lo < wInfo[3 + a] && lo + wInfo[6 + a] > wInfo[a];
-            }
-        }
-        return __ballot_sync(0xffffffffu, in) & ALL_RUNS;
-    };
 
     for (int j = 0; j < nTiles; ++j) {
         if (j + 1 < nTiles) {
@@ -252,14 +195,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         __syncthreads();
         const T* ks = sK + (j & 1) * BN * LDS;
         const T* vs = sV + (j & 1) * BN * LDS;
-        unsigned act = ALL_RUNS;  // runs this warp computes
-        if constexpr (WS) {
-            if (j < nNa) act = warp_runs(j);
-        }
-        // The tile body for the runs of RUNS (compile time); 16-key block c is in run c * 16 / RUN.
-        auto body = [&](auto runMask) {
-        constexpr unsigned RUNS = decltype(runMask)::value;
-        constexpr int PER_RUN = fwd_tc::RUN / 16;
 
         float s[MT][BN / 8][4];
 #pragma unroll
@@ -274,14 +209,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
             for (int nb = 0; nb < BN / 16; ++nb) {
-                if (((RUNS >> (nb / PER_RUN)) & 1) != 0) {  // folds: nb is unrolled
-                    uint32_t bk[4];
-                    ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+                uint32_t bk[4];
+                ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
 #pragma unroll
-                    for (int mt = 0; mt < MT; ++mt) {
-                        mma16816<T>(s[mt][2 * nb], qf[mt], bk);
-                        mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
-                    }
+                for (int mt = 0; mt < MT; ++mt) {
+                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
+                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
                 }
             }
         }
@@ -375,7 +308,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
 #pragma unroll
         for (int kk = 0; kk < BN / 16; ++kk) {
-            if (((RUNS >> (kk / PER_RUN)) & 1) == 0) continue;  // folds: kk is unrolled
             uint32_t pa[MT][4];
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt) {
@@ -394,15 +326,6 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
                 }
             }
-        }
-        };
-        static_assert(ALL_RUNS == 3, "two runs per key/value tile");
-        if (act == ALL_RUNS) {
-            body(fwd_tc::RunMask<3>{});
-        } else if (act == 1) {
-            body(fwd_tc::RunMask<1>{});
-        } else if (act == 2) {
-            body(fwd_tc::RunMask<2>{});
         }
         __syncthreads();
     }

@@ -14,17 +14,11 @@ NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
 // Blocks per SM to budget registers for: small head dims fit 4 CTAs of one row block each.
 #define NA_FWD_MIN_BLOCKS(D, MT) ((MT) == 1 && (D) <= 64 ? 4 : 1)
-// Each instance twice: plain, and _ws with per-warp key ranges (na_forward_tc.cuh).
 #define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
     extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
         na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
         const NaParams p) {                                                                       \
-        fwd_tc_kernel<T, D, NW, MT, false>(p);                                                    \
-    }                                                                                             \
-    extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
-        na_fwd_tc_##TN##_d##D##_w##NW##_m##MT##_ws(                                          \
-        const NaParams p) {                                                                       \
-        fwd_tc_kernel<T, D, NW, MT, true>(p);                                                     \
+        fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
     }
 #define NA_FWD_TC_DTYPE(T, TN)      \
     NA_FWD_TC(T, TN, 32, 4, 1)      \

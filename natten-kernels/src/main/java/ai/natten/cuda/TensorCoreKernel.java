@@ -8,24 +8,14 @@ import ai.natten.core.NaProblem;
  *
  * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
  * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
- * measured relative speed of the instances. Each instance also comes with per-warp key ranges
- * ({@code _ws}: warps skip the 32-key runs outside their own halo), planned by the warp-aware cost
- * model of {@link TilePlan}. The system properties {@code natten.cuda.rowBlocks} (1 or 2) and
- * {@code natten.cuda.warpSkip} (true or false) force a choice, for benchmarking.
+ * measured relative speed of the instances. The system property {@code natten.cuda.rowBlocks} (1 or
+ * 2) forces one, for benchmarking.
  */
 final class TensorCoreKernel {
 
     private static final int WARPS = 4;
     private static final int KV_TILE = 64;
     private static final int ROW_INFO_INTS = 9;
-    private static final int WARP_INFO_INTS = 9;
-    private static final int RUN_INFO_INTS = 6;
-
-    /**
-     * Time per modelled unit of the warp-skipping instances relative to the plain ones (their extra
-     * per-tile test and the predicated copy of the tile body).
-     */
-    private static final double WARP_SKIP_SPEED = 1.0;
 
     /**
      * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
@@ -39,15 +29,12 @@ final class TensorCoreKernel {
     private final DType dtype;
     private final int headDim;
     private final int rowBlocks;
-    private final boolean warpSkip;
     private final TilePlan plan;
 
-    private TensorCoreKernel(
-            DType dtype, int headDim, int rowBlocks, boolean warpSkip, TilePlan plan) {
+    private TensorCoreKernel(DType dtype, int headDim, int rowBlocks, TilePlan plan) {
         this.dtype = dtype;
         this.headDim = headDim;
         this.rowBlocks = rowBlocks;
-        this.warpSkip = warpSkip;
         this.plan = plan;
     }
 
@@ -58,35 +45,17 @@ final class TensorCoreKernel {
 
     /** Returns the instance and plan for the problem (fp16/bf16, a head dim with an instance). */
     static TensorCoreKernel choose(NaProblem problem, DType dtype) {
-        String forcedRows = System.getProperty("natten.cuda.rowBlocks");
-        String forcedSkip = System.getProperty("natten.cuda.warpSkip");
-        TensorCoreKernel best = null;
-        double bestCost = Double.POSITIVE_INFINITY;
-        for (int rows = 1; rows <= 2; rows++) {
-            if (forcedRows != null && !forcedRows.equals(Integer.toString(rows))) {
-                continue;
-            }
-            for (boolean skip : new boolean[] {false, true}) {
-                if (forcedSkip != null && Boolean.parseBoolean(forcedSkip) != skip) {
-                    continue;
-                }
-                int warpRows = skip ? queryTile(rows) / WARPS : 0;
-                TilePlan plan = TilePlan.choose(problem, queryTile(rows), KV_TILE, warpRows);
-                double cost =
-                        plan.cost()
-                                * (rows == 2 ? twoRowBlockSpeed(problem.headDim()) : 1)
-                                * (skip ? WARP_SKIP_SPEED : 1);
-                if (cost < bestCost) {
-                    bestCost = cost;
-                    best = new TensorCoreKernel(dtype, problem.headDim(), rows, skip, plan);
-                }
-            }
+        String forced = System.getProperty("natten.cuda.rowBlocks");
+        TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
+        if ("1".equals(forced)) {
+            return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
         }
-        if (best == null) {
-            throw new IllegalArgumentException(
-                    "natten.cuda.rowBlocks must be 1 or 2, was " + forcedRows);
-        }
-        return best;
+        TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
+        boolean useTwo =
+                "2".equals(forced) || two.cost() * twoRowBlockSpeed(problem.headDim()) < one.cost();
+        return useTwo
+                ? new TensorCoreKernel(dtype, problem.headDim(), 2, two)
+                : new TensorCoreKernel(dtype, problem.headDim(), 1, one);
     }
 
     private static int queryTile(int rowBlocks) {
@@ -102,8 +71,7 @@ final class TensorCoreKernel {
                 + "_w"
                 + WARPS
                 + "_m"
-                + rowBlocks
-                + (warpSkip ? "_ws" : "");
+                + rowBlocks;
     }
 
     /** Returns the tile plan. */
@@ -116,15 +84,11 @@ final class TensorCoreKernel {
         return 32 * WARPS;
     }
 
-    /**
-     * Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables, warp halos,
-     * key runs.
-     */
+    /** Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables. */
     int sharedBytes() {
         int bm = queryTile(rowBlocks);
         int row = headDim + 8;
-        return (bm * row + 4 * KV_TILE * row) * 2
-                + (bm * ROW_INFO_INTS + 2 * KV_TILE + WARPS * WARP_INFO_INTS + RUN_INFO_INTS) * 4;
+        return (bm * row + 4 * KV_TILE * row) * 2 + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
     }
 
     @Override

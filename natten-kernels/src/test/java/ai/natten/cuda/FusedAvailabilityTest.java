@@ -2,7 +2,6 @@ package ai.natten.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.natten.core.NaOptions;
 import ai.natten.core.NaProblem;
@@ -70,35 +69,5 @@ class FusedAvailabilityTest {
         assertArrayEquals(new int[] {1, 8, 8}, dil.queryTile());
         assertArrayEquals(new int[] {1, 8, 8}, dil.kvTile());
         assertEquals(64, dil.gridX());
-    }
-
-    @Test
-    void warpSkipsCostNothingWhenEveryWarpSeesEveryKey() {
-        // one window covers the whole axis: every warp's halo is every key, no run is skipped
-        NaProblem whole = problem(new int[] {256}, new int[] {256});
-        TilePlan tiles = TilePlan.choose(whole, 128, 64);
-        TilePlan warps = TilePlan.choose(whole, 128, 64, 32);
-        assertEquals(tiles.cost(), warps.cost(), 1e-9 * tiles.cost());
-    }
-
-    @Test
-    void warpSkipsCutTheModelledWorkOfLargeWindows() {
-        NaProblem large = problem(new int[] {128, 128}, new int[] {31, 31});
-        TilePlan tiles = TilePlan.choose(large, 128, 64);
-        TilePlan warps = TilePlan.choose(large, 128, 64, 32);
-        // 4 warps of 4x8 queries in a 16x8 tile: each warp's halo is 34x38 of the tile's 46x38
-        assertArrayEquals(new int[] {1, 16, 8}, warps.queryTile());
-        assertArrayEquals(new int[] {1, 8, 8}, warps.kvTile());
-        assertTrue(warps.cost() < 0.9 * tiles.cost(), warps.cost() + " vs " + tiles.cost());
-    }
-
-    private static NaProblem problem(int[] shape, int[] kernel) {
-        return NaProblem.builder()
-                .setOptions(NaOptions.builder().setKernelSize(kernel).build())
-                .setBatch(1)
-                .setSpatialSize(shape)
-                .setHeads(1)
-                .setHeadDim(128)
-                .build();
     }
 }

@@ -232,12 +232,9 @@ class FusedForwardGpuTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(
-            strings = {"1:false", "2:false", "1:true", "2:true"})
-    void everyTensorCoreInstance(String rowBlocksAndWarpSkip) {
-        String[] forced = rowBlocksAndWarpSkip.split(":");
-        System.setProperty("natten.cuda.rowBlocks", forced[0]);
-        System.setProperty("natten.cuda.warpSkip", forced[1]);
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
+    void everyTensorCoreInstance(String rowBlocks) {
+        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
         try {
             for (int trial = 0; trial < 6; trial++) {
                 NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
@@ -247,7 +244,6 @@ class FusedForwardGpuTest {
             }
         } finally {
             System.clearProperty("natten.cuda.rowBlocks");
-            System.clearProperty("natten.cuda.warpSkip");
         }
     }
 

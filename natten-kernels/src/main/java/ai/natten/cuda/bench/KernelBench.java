@@ -21,8 +21,7 @@ import java.util.Locale;
  * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants]}. {@code --backward}
  * adds forward + backward timings (default, non-deterministic mode; workspace preallocated). Prints
  * one JSON line per problem, then a table. {@code --variants} also times each tensor-core instance
- * (64- and 128-query tiles, property {@code natten.cuda.rowBlocks}; with and without per-warp key
- * ranges, {@code natten.cuda.warpSkip}) besides the automatic choice.
+ * (64- and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice.
  */
 public final class KernelBench {
 
@@ -156,23 +155,15 @@ public final class KernelBench {
                         "fwd+bwd ms",
                         "fwd+bwd TF/s",
                         "determ. ms"));
-        // auto, or rowBlocks:warpSkip forced
-        List<String> instances =
-                variants
-                        ? List.of("auto", "1:false", "2:false", "1:true", "2:true")
-                        : List.of("auto");
+        List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
-            for (String variant : instances) {
-                String name = c.name();
+            for (String variant : rowBlocks) {
                 if (variant.equals("auto")) {
                     System.clearProperty("natten.cuda.rowBlocks");
-                    System.clearProperty("natten.cuda.warpSkip");
                 } else {
-                    String[] forced = variant.split(":");
-                    System.setProperty("natten.cuda.rowBlocks", forced[0]);
-                    System.setProperty("natten.cuda.warpSkip", forced[1]);
-                    name += " m" + forced[0] + (Boolean.parseBoolean(forced[1]) ? " ws" : "");
+                    System.setProperty("natten.cuda.rowBlocks", variant);
                 }
+                String name = variant.equals("auto") ? c.name() : c.name() + " m" + variant;
                 double[] ms = millis(c, runs, backward && variant.equals("auto"));
                 double tflops = c.forwardFlops() / ms[0] / 1e9;
                 double bwdTflops = 3.5 * c.forwardFlops() / ms[1] / 1e9;
@@ -200,7 +191,6 @@ public final class KernelBench {
             }
         }
         System.clearProperty("natten.cuda.rowBlocks");
-        System.clearProperty("natten.cuda.warpSkip");
         table.forEach(System.out::println);
     }
 
