@@ -11,11 +11,6 @@ final class JcudaFusedKernels implements FusedKernels {
 
     static final JcudaFusedKernels INSTANCE = new JcudaFusedKernels();
 
-    /** The kernels' head-dim rule (FusedNeighborhoodAttention rejects other head dims). */
-    private static final int HEAD_DIM_MULTIPLE = 8;
-
-    private static final int MAX_HEAD_DIM = 256;
-
     /**
      * The kernels' default, their faster mode: dk and dv never use atomics; dq (at head dim 32) and
      * the bias gradient may be summed by float32 atomics, so their last bits vary between runs.
@@ -32,11 +27,7 @@ final class JcudaFusedKernels implements FusedKernels {
 
     @Override
     public String unsupported(NaProblem problem, DataType type, boolean backward) {
-        int d = problem.headDim();
-        if (d % HEAD_DIM_MULTIPLE != 0 || d > MAX_HEAD_DIM) {
-            return "the fused kernels take head dims that are multiples of 8 up to 256, got " + d;
-        }
-        return null;
+        return FusedNeighborhoodAttention.unsupportedReason(problem);
     }
 
     @Override

@@ -196,6 +196,21 @@ public final class FusedNeighborhoodAttention {
         new BackwardLaunch(module, problem, dtype, t, deterministic, stream).run();
     }
 
+    /**
+     * Says why the kernels cannot compute a valid problem, or returns null when they can (every
+     * option of {@link NaProblem} is supported; the head dim must be a multiple of 8 up to 256).
+     */
+    public static String unsupportedReason(NaProblem problem) {
+        int d = problem.headDim();
+        if (d % 8 != 0 || d > MAX_HEAD_DIM) {
+            return "head_dim must be a multiple of 8 up to "
+                    + MAX_HEAD_DIM
+                    + " for the fused kernels, got "
+                    + d;
+        }
+        return null;
+    }
+
     static void checkProblem(NaProblem problem, DType dtype) {
         if (problem == null) {
             throw new IllegalArgumentException("problem is required");
@@ -203,13 +218,9 @@ public final class FusedNeighborhoodAttention {
         if (dtype == null) {
             throw new IllegalArgumentException("dtype is required");
         }
-        int d = problem.headDim();
-        if (d % 8 != 0 || d > MAX_HEAD_DIM) {
-            throw new IllegalArgumentException(
-                    "head_dim must be a multiple of 8 up to "
-                            + MAX_HEAD_DIM
-                            + " for the fused kernels, got "
-                            + d);
+        String unsupported = unsupportedReason(problem);
+        if (unsupported != null) {
+            throw new IllegalArgumentException(unsupported);
         }
     }
 

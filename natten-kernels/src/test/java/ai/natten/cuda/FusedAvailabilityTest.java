@@ -2,6 +2,7 @@ package ai.natten.cuda;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import ai.natten.core.NaOptions;
 import ai.natten.core.NaProblem;
@@ -69,5 +70,27 @@ class FusedAvailabilityTest {
         assertArrayEquals(new int[] {1, 8, 8}, dil.queryTile());
         assertArrayEquals(new int[] {1, 8, 8}, dil.kvTile());
         assertEquals(64, dil.gridX());
+    }
+
+    @Test
+    void headDimsOutsideTheKernelsAreNamed() {
+        for (int d : new int[] {8, 32, 40, 128, 256}) {
+            assertNull(FusedNeighborhoodAttention.unsupportedReason(withHeadDim(d)), "d=" + d);
+        }
+        for (int d : new int[] {12, 36, 264}) {
+            assertEquals(
+                    "head_dim must be a multiple of 8 up to 256 for the fused kernels, got " + d,
+                    FusedNeighborhoodAttention.unsupportedReason(withHeadDim(d)));
+        }
+    }
+
+    private static NaProblem withHeadDim(int d) {
+        return NaProblem.builder()
+                .setOptions(NaOptions.builder().setKernelSize(3).build())
+                .setBatch(1)
+                .setSpatialSize(8, 8)
+                .setHeads(2)
+                .setHeadDim(d)
+                .build();
     }
 }
