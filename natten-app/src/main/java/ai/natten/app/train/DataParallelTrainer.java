@@ -32,13 +32,10 @@ import java.util.Map;
  *
  * <p>Each slice's loss is weighted by its share of the batch, so the summed gradient is the full
  * batch's mean gradient whatever the device count. With {@link Precision#FP16} the loss is
- * multiplied by a dynamic scale before backward: a step whose gradients overflow is skipped and
- * halves the scale; 2000 good steps in a row double it.
+ * multiplied by a {@link DynamicLossScale} before backward; a step whose gradients overflow is
+ * skipped.
  */
 public final class DataParallelTrainer implements AutoCloseable {
-
-    private static final int SCALE_GROWTH_INTERVAL = 2000;
-    private static final float INITIAL_LOSS_SCALE = 65536f;
 
     private final Block block;
     private final Device[] devices;
@@ -49,8 +46,7 @@ public final class DataParallelTrainer implements AutoCloseable {
     private final Loss loss;
     private final float clipNorm;
     private final Precision precision;
-    private float lossScale;
-    private int goodSteps;
+    private final DynamicLossScale lossScale;
 
     /**
      * Prepares training of an initialized (or loaded) model.
@@ -85,7 +81,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.loss = loss;
         this.clipNorm = clipNorm;
         this.precision = precision;
-        this.lossScale = precision == Precision.FP16 ? INITIAL_LOSS_SCALE : 1f;
+        this.lossScale = DynamicLossScale.forPrecision(precision);
         this.managers = new NDManager[devices.length];
         managers[0] = model.getNDManager();
         for (int d = 1; d < devices.length; d++) {
@@ -134,7 +130,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                     lossSum += sliceLoss.getFloat() * share;
                     long[] sliceLabels = Arrays.copyOfRange(toLongs(batch.labels()), from, to);
                     correct += TopK.hits(logits, sliceLabels, 1)[0];
-                    collector.backward(sliceLoss.mul(share * lossScale));
+                    collector.backward(sliceLoss.mul(share * lossScale.scale()));
                 }
             }
         }
@@ -161,11 +157,12 @@ public final class DataParallelTrainer implements AutoCloseable {
                 NDArray squares = sum.toType(DataType.FLOAT32, false).square().sum();
                 squaredNorm = squaredNorm == null ? squares : squaredNorm.add(squares);
             }
-            double norm = Math.sqrt(squaredNorm.getFloat()) / lossScale;
+            float scale = lossScale.scale();
+            double norm = Math.sqrt(squaredNorm.getFloat()) / scale;
             boolean finite = Double.isFinite(norm);
             if (finite) {
                 double clip = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1.0;
-                optimizer.setGradientScale((float) (clip / lossScale));
+                optimizer.setGradientScale((float) (clip / scale));
                 for (int i = 0; i < trainable.size(); i++) {
                     Parameter parameter = trainable.get(i).getValue();
                     for (int d = 0; d < devices.length; d++) {
@@ -177,7 +174,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                 }
             }
             zeroGradients();
-            adjustLossScale(finite);
+            lossScale.update(finite);
             return new StepResult(meanLoss, correct, norm, !finite);
         }
     }
@@ -193,19 +190,6 @@ public final class DataParallelTrainer implements AutoCloseable {
             for (Device device : devices) {
                 JniUtils.zeroGrad((PtNDArray) store.getValue(pair.getValue(), device, true));
             }
-        }
-    }
-
-    private void adjustLossScale(boolean finite) {
-        if (precision != Precision.FP16) {
-            return;
-        }
-        if (!finite) {
-            lossScale = Math.max(1f, lossScale / 2);
-            goodSteps = 0;
-        } else if (++goodSteps == SCALE_GROWTH_INTERVAL) {
-            lossScale *= 2;
-            goodSteps = 0;
         }
     }
 
@@ -300,18 +284,17 @@ public final class DataParallelTrainer implements AutoCloseable {
 
     /** Returns the fp16 loss scale (1 in fp32). */
     public float lossScale() {
-        return lossScale;
+        return lossScale.scale();
     }
 
     /** Restores the fp16 loss scale and its count of good steps. */
     public void restoreLossScale(float scale, int good) {
-        this.lossScale = scale;
-        this.goodSteps = good;
+        lossScale.restore(scale, good);
     }
 
     /** Returns the good steps since the loss scale last changed. */
     public int goodSteps() {
-        return goodSteps;
+        return lossScale.goodSteps();
     }
 
     private Map<String, String> parameterNames() {
