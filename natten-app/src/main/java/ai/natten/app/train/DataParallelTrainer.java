@@ -111,25 +111,18 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @return the batch's mean loss, gradient norm and whether the step was skipped
      */
     public StepResult trainStep(HostBatch batch) {
-        int[] bounds = sliceBounds(batch.size());
         double lossSum = 0;
         long correct = 0;
         try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
-            for (int d = 0; d < devices.length; d++) {
-                int from = bounds[d];
-                int to = bounds[d + 1];
-                if (from == to) {
-                    continue;
-                }
-                try (NDManager stepManager = managers[d].newSubManager()) {
-                    NDList input = new NDList(images(stepManager, batch, from, to));
-                    NDArray labels = labels(stepManager, batch, from, to);
+            for (Slice slice : slices(batch)) {
+                try (NDManager stepManager = managers[slice.device()].newSubManager()) {
+                    NDList input = new NDList(images(stepManager, batch, slice));
+                    NDArray labels = stepManager.create(slice.labels());
                     NDArray logits = block.forward(store, input, true).singletonOrThrow();
-                    float share = (float) (to - from) / batch.size();
+                    float share = (float) slice.size() / batch.size();
                     NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
                     lossSum += sliceLoss.getFloat() * share;
-                    long[] sliceLabels = Arrays.copyOfRange(toLongs(batch.labels()), from, to);
-                    correct += TopK.hits(logits, sliceLabels, 1)[0];
+                    correct += TopK.hits(logits, slice.labels(), 1)[0];
                     collector.backward(sliceLoss.mul(share * lossScale.scale()));
                 }
             }
@@ -206,30 +199,19 @@ public final class DataParallelTrainer implements AutoCloseable {
         long images = 0;
         while (batches.hasNext()) {
             HostBatch batch = batches.next();
-            int[] bounds = sliceBounds(batch.size());
-            for (int d = 0; d < devices.length; d++) {
-                int from = bounds[d];
-                int to = bounds[d + 1];
-                if (from == to) {
-                    continue;
-                }
-                try (NDManager stepManager = managers[d].newSubManager()) {
+            for (Slice slice : slices(batch)) {
+                try (NDManager stepManager = managers[slice.device()].newSubManager()) {
                     NDArray logits =
                             block.forward(
                                             store,
-                                            new NDList(images(stepManager, batch, from, to)),
+                                            new NDList(images(stepManager, batch, slice)),
                                             false)
                                     .singletonOrThrow();
-                    NDArray labels = labels(stepManager, batch, from, to);
+                    NDArray labels = stepManager.create(slice.labels());
                     lossSum +=
                             loss.evaluate(new NDList(labels), new NDList(logits)).getFloat()
-                                    * (to - from);
-                    long[] hits =
-                            TopK.hits(
-                                    logits,
-                                    Arrays.copyOfRange(toLongs(batch.labels()), from, to),
-                                    1,
-                                    5);
+                                    * slice.size();
+                    long[] hits = TopK.hits(logits, slice.labels(), 1, 5);
                     top1 += hits[0];
                     top5 += hits[1];
                 }
@@ -305,30 +287,38 @@ public final class DataParallelTrainer implements AutoCloseable {
         return names;
     }
 
-    private int[] sliceBounds(int size) {
-        int[] bounds = new int[devices.length + 1];
-        for (int d = 0; d < devices.length; d++) {
-            bounds[d + 1] = bounds[d] + size / devices.length + (d < size % devices.length ? 1 : 0);
+    /** A device's contiguous part of a batch: images {@code [from, to)} and their labels. */
+    private record Slice(int device, int from, int to, long[] labels) {
+        int size() {
+            return to - from;
         }
-        return bounds;
     }
 
-    private NDArray images(NDManager manager, HostBatch batch, int from, int to) {
+    /** Cuts a batch into one non-empty slice per device, the first devices taking the remainder. */
+    private List<Slice> slices(HostBatch batch) {
+        int size = batch.size();
+        long[] labels = Arrays.stream(batch.labels()).asLongStream().toArray();
+        List<Slice> slices = new ArrayList<>();
+        int from = 0;
+        for (int d = 0; d < devices.length; d++) {
+            int to = from + size / devices.length + (d < size % devices.length ? 1 : 0);
+            if (to > from) {
+                slices.add(new Slice(d, from, to, Arrays.copyOfRange(labels, from, to)));
+            }
+            from = to;
+        }
+        return slices;
+    }
+
+    private NDArray images(NDManager manager, HostBatch batch, Slice slice) {
         int side = batch.imageSize();
         int floats = 3 * side * side;
         NDArray x =
                 manager.create(
-                        Arrays.copyOfRange(batch.pixels(), from * floats, to * floats),
-                        new Shape(to - from, 3, side, side));
+                        Arrays.copyOfRange(
+                                batch.pixels(), slice.from() * floats, slice.to() * floats),
+                        new Shape(slice.size(), 3, side, side));
         return precision == Precision.FP32 ? x : x.toType(precision.dataType(), false);
-    }
-
-    private static NDArray labels(NDManager manager, HostBatch batch, int from, int to) {
-        return manager.create(Arrays.copyOfRange(toLongs(batch.labels()), from, to));
-    }
-
-    private static long[] toLongs(int[] values) {
-        return Arrays.stream(values).asLongStream().toArray();
     }
 
     @Override
