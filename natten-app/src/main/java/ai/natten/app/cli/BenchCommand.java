@@ -11,6 +11,7 @@ import ai.natten.app.model.ModelRegistry;
 import ai.natten.app.model.ModelSpec;
 import ai.natten.app.train.DataParallelTrainer;
 import ai.natten.app.train.LabelSmoothingLoss;
+import ai.natten.app.train.ParameterCast;
 import ai.natten.app.train.Precision;
 import ai.natten.app.train.ResumableAdamW;
 import java.io.PrintStream;
@@ -134,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
                     DataType.FLOAT32,
                     new Shape(1, 3, imageSize, imageSize));
             if (format != Precision.FP32) {
-                block.cast(format.dataType());
+                ParameterCast.cast(block, format.dataType());
             }
             ResumableAdamW optimizer =
                     ResumableAdamW.builder().setLearningRateTracker(Tracker.fixed(1e-4f)).build();

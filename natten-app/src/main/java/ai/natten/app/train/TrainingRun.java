@@ -117,7 +117,7 @@ public final class TrainingRun {
             model.setBlock(block);
             block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, side, side));
             if (recipe.precision() != Precision.FP32) {
-                block.cast(recipe.precision().dataType());
+                ParameterCast.cast(block, recipe.precision().dataType());
             }
             Checkpoint.State state = null;
             Path checkpoint = null;
@@ -220,7 +220,7 @@ public final class TrainingRun {
                     Checkpoint.save(runDirectory, epoch + 1, step, model, trainer, keepCheckpoints);
                 }
                 if (recipe.precision() != Precision.FP32) {
-                    block.cast(DataType.FLOAT32);
+                    ParameterCast.cast(block, DataType.FLOAT32);
                 }
                 SavedModel.save(
                         runDirectory.resolve("model"),
