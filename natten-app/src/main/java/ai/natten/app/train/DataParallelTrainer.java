@@ -98,8 +98,13 @@ public final class DataParallelTrainer implements AutoCloseable {
                 }
                 trainable.add(pair);
             }
-            for (Device device : this.devices) {
-                store.getValue(parameter, device, true); // mirrors now, never inside a step
+            for (int d = 0; d < this.devices.length; d++) {
+                // mirrors now, never inside a step; each owned by its device's manager, since DJL
+                // creates an operation's scalars on the array's manager's device
+                NDArray mirror = store.getValue(parameter, this.devices[d], true);
+                if (d > 0) {
+                    mirror.attach(managers[d]);
+                }
             }
         }
     }
@@ -131,20 +136,24 @@ public final class DataParallelTrainer implements AutoCloseable {
     }
 
     private StepResult applyGradients(double meanLoss, long correct) {
-        try (NDManager scratch = managers[0].newSubManager()) {
+        NDManager[] scratch = new NDManager[devices.length];
+        for (int d = 0; d < devices.length; d++) {
+            scratch[d] = managers[d].newSubManager();
+        }
+        try {
             List<NDArray[]> grads = new ArrayList<>();
             NDArray squaredNorm = null;
             for (Pair<String, Parameter> pair : trainable) {
                 NDArray[] perDevice = new NDArray[devices.length];
-                NDArray sum = gradient(pair.getValue(), 0, scratch);
+                NDArray sum = gradient(pair.getValue(), 0, scratch[0]);
                 for (int d = 1; d < devices.length; d++) {
-                    NDArray other = gradient(pair.getValue(), d, scratch);
+                    NDArray other = gradient(pair.getValue(), d, scratch[d]);
                     sum = sum.add(other.toDevice(devices[0], false));
                 }
                 perDevice[0] = sum;
                 for (int d = 1; d < devices.length; d++) {
                     perDevice[d] = sum.toDevice(devices[d], true);
-                    perDevice[d].attach(scratch);
+                    perDevice[d].attach(scratch[d]);
                 }
                 grads.add(perDevice);
                 NDArray squares = sum.toType(DataType.FLOAT32, false).square().sum();
@@ -169,6 +178,10 @@ public final class DataParallelTrainer implements AutoCloseable {
             zeroGradients();
             lossScale.update(finite);
             return new StepResult(meanLoss, correct, norm, !finite);
+        } finally {
+            for (NDManager manager : scratch) {
+                manager.close();
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package ai.natten.app.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.training.loss.Loss;
 
 /**
@@ -31,7 +32,11 @@ public final class LabelSmoothingLoss extends Loss {
     public NDArray evaluate(NDList labels, NDList predictions) {
         NDArray logits = predictions.singletonOrThrow();
         if (logits.getDataType() != DataType.FLOAT32) {
-            logits = logits.toType(DataType.FLOAT32, false);
+            // DJL's toType is not recorded by autograd; type promotion by a float32 one is
+            logits =
+                    logits.mul(
+                            logits.getManager()
+                                    .ones(new Shape(1), DataType.FLOAT32, logits.getDevice()));
         }
         long classes = logits.getShape().get(1);
         NDArray logProbabilities = logits.logSoftmax(1);

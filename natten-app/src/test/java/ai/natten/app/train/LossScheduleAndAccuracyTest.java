@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +51,44 @@ class LossScheduleAndAccuracyTest {
             assertEquals(expected, loss.getFloat(), 1e-5);
         }
         assertThrows(IllegalArgumentException.class, () -> new LabelSmoothingLoss(1f));
+    }
+
+    @Test
+    void float16LogitsGetTheGradientOfTheFloat32Loss() {
+        Random random = new Random(5);
+        int b = 3;
+        int k = 4;
+        float[] values = new float[b * k];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) random.nextGaussian();
+        }
+        long[] labels = {1, 3, 0};
+        float epsilon = 0.1f;
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray logits =
+                    manager.create(values, new Shape(b, k)).toType(DataType.FLOAT16, false);
+            logits.setRequiresGradient(true);
+            try (GradientCollector collector = manager.getEngine().newGradientCollector()) {
+                collector.backward(
+                        new LabelSmoothingLoss(epsilon)
+                                .evaluate(new NDList(manager.create(labels)), new NDList(logits)));
+            }
+            float[] gradient = logits.getGradient().toType(DataType.FLOAT32, false).toFloatArray();
+            float[] half = logits.toType(DataType.FLOAT32, false).toFloatArray();
+            // d loss / d logit = (softmax - smoothed target) / B
+            for (int row = 0; row < b; row++) {
+                double sum = 0;
+                for (int c = 0; c < k; c++) {
+                    sum += Math.exp(half[row * k + c]);
+                }
+                for (int c = 0; c < k; c++) {
+                    double target = (c == labels[row] ? 1 - epsilon : 0) + epsilon / k;
+                    double expected = (Math.exp(half[row * k + c]) / sum - target) / b;
+                    assertEquals(
+                            expected, gradient[row * k + c], 1e-3, "row " + row + " class " + c);
+                }
+            }
+        }
     }
 
     @Test

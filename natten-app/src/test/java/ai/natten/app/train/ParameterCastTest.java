@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -14,6 +16,8 @@ import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.Pair;
 import java.util.ArrayList;
@@ -86,6 +90,28 @@ class ParameterCastTest {
                                     assertEquals(
                                             DataType.FLOAT32,
                                             p.getValue().getArray().getDataType()));
+        }
+    }
+
+    @Test
+    void castParametersAreLeavesThatReceiveGradients() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            Block block = block();
+            block.initialize(manager, DataType.FLOAT32, new Shape(4, 16));
+            ParameterCast.cast(block, DataType.FLOAT16);
+            NDArray x = manager.randomNormal(new Shape(4, 16)).toType(DataType.FLOAT16, false);
+            try (GradientCollector collector = manager.getEngine().newGradientCollector()) {
+                NDArray y =
+                        block.forward(new ParameterStore(manager, false), new NDList(x), true)
+                                .singletonOrThrow();
+                collector.backward(y.mul(manager.ones(new Shape(1))).square().sum());
+            }
+            for (Pair<String, Parameter> pair : block.getParameters()) {
+                NDArray gradient = pair.getValue().getArray().getGradient();
+                assertTrue(
+                        gradient.toType(DataType.FLOAT32, false).abs().sum().getFloat() > 0,
+                        pair.getKey() + " got no gradient: the cast array is not a leaf");
+            }
         }
     }
 
