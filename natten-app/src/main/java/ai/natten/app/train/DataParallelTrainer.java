@@ -116,23 +116,45 @@ public final class DataParallelTrainer implements AutoCloseable {
      * @return the batch's mean loss, gradient norm and whether the step was skipped
      */
     public StepResult trainStep(HostBatch batch) {
+        List<Slice> slices = slices(batch);
+        List<NDManager> stepManagers = new ArrayList<>();
         double lossSum = 0;
         long correct = 0;
-        try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
-            for (Slice slice : slices(batch)) {
-                try (NDManager stepManager = managers[slice.device()].newSubManager()) {
+        try {
+            NDArray[] losses = new NDArray[slices.size()];
+            NDArray[] predictions = new NDArray[slices.size()];
+            // Every slice's forward and backward is queued before anything is read back, so the
+            // devices work at the same time and the host runs ahead of them.
+            try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
+                for (int i = 0; i < slices.size(); i++) {
+                    Slice slice = slices.get(i);
+                    NDManager stepManager = managers[slice.device()].newSubManager();
+                    stepManagers.add(stepManager);
                     NDList input = new NDList(images(stepManager, batch, slice));
                     NDArray labels = stepManager.create(slice.labels());
                     NDArray logits = block.forward(store, input, true).singletonOrThrow();
-                    float share = (float) slice.size() / batch.size();
                     NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
-                    lossSum += sliceLoss.getFloat() * share;
-                    correct += TopK.hits(logits, slice.labels(), 1)[0];
-                    collector.backward(sliceLoss.mul(share * lossScale.scale()));
+                    losses[i] = sliceLoss.stopGradient();
+                    predictions[i] = logits.argMax(1);
+                    collector.backward(sliceLoss.mul(share(slice, batch) * lossScale.scale()));
                 }
             }
+            for (int i = 0; i < slices.size(); i++) {
+                Slice slice = slices.get(i);
+                lossSum += losses[i].getFloat() * share(slice, batch);
+                long[] predicted = predictions[i].toLongArray();
+                for (int row = 0; row < predicted.length; row++) {
+                    correct += predicted[row] == slice.labels()[row] ? 1 : 0;
+                }
+            }
+        } finally {
+            stepManagers.forEach(NDManager::close);
         }
         return applyGradients(lossSum, correct);
+    }
+
+    private static float share(Slice slice, HostBatch batch) {
+        return (float) slice.size() / batch.size();
     }
 
     private StepResult applyGradients(double meanLoss, long correct) {
