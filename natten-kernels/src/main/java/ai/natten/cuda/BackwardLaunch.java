@@ -44,9 +44,13 @@ final class BackwardLaunch {
      */
     private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
 
+    /** EXPERIMENT: float32's limit, to be measured. */
+    private static final int FUSED_DQ_MAX_HEAD_DIM_FLOAT32 = 128;
+
     /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
-    static boolean fusesDq(NaProblem p, boolean deterministic) {
-        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+        int max = dtype == DType.FLOAT32 ? FUSED_DQ_MAX_HEAD_DIM_FLOAT32 : FUSED_DQ_MAX_HEAD_DIM;
+        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= max;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
@@ -97,7 +101,7 @@ final class BackwardLaunch {
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, deterministic)) {
+            if (!fusesDq(p, dtype, deterministic)) {
                 launch(
                         "na_bwd_dq_tc_" + suffix,
                         new int[] {grid, p.heads(), p.batch()},
