@@ -40,17 +40,15 @@ final class BackwardLaunch {
     /**
      * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
      * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
-     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%).
+     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%). float32
+     * (H200, docs/perf.md): -18% at 32, +32% at 64 (2d-96-k13), -22% at 128 on the one problem
+     * measured (2d-128-k31), so the same limit until more head-dim-128 problems are measured.
      */
     private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
 
-    /** EXPERIMENT: float32's limit, to be measured. */
-    private static final int FUSED_DQ_MAX_HEAD_DIM_FLOAT32 = 128;
-
     /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
-    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
-        int max = dtype == DType.FLOAT32 ? FUSED_DQ_MAX_HEAD_DIM_FLOAT32 : FUSED_DQ_MAX_HEAD_DIM;
-        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= max;
+    static boolean fusesDq(NaProblem p, boolean deterministic) {
+        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
@@ -101,7 +99,7 @@ final class BackwardLaunch {
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, dtype, deterministic)) {
+            if (!fusesDq(p, deterministic)) {
                 launch(
                         "na_bwd_dq_tc_" + suffix,
                         new int[] {grid, p.heads(), p.batch()},
