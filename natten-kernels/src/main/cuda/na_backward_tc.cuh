@@ -1,5 +1,5 @@
-// Tensor-core backward (fp16/bf16, head dims with an instance; no rpb, no additional tokens: those
-// take the scalar backward). Two deterministic kernels, each recomputing P = exp2(S - LSE) tile by
+// Tensor-core backward (every dtype through MmaOps, head dims with an instance; no rpb, no
+// additional tokens: those take the scalar backward). Two deterministic kernels, each recomputing P = exp2(S - LSE) tile by
 // tile from Q, K and the forward's LSE, never storing it:
 //   bwd_dq_tc:   one CTA per query box (as the forward): dQ = scale * sum_tiles dS K,
 //                dS = P * (dO V^T - delta).
@@ -16,17 +16,21 @@ constexpr int BT = 64;  // rows of every tile (4 warps x 16)
 constexpr int NT = 128;
 constexpr float LOG2E = 1.4426950408889634f;
 
+// Shared row stride of a tile of rows of `elems` elements: padded by one 16-byte chunk.
+template <typename T, int elems>
+constexpr int lds = elems + MmaOps<T>::EPC;
+
 // Loads 64 rows of D elements by cp.async; row r is valid iff valid(r), at element offset off(r).
 template <typename T, int D, typename Valid, typename Off>
 __device__ __forceinline__ void load_rows(T* dst, const T* src, Valid valid, Off off) {
-    constexpr int LDS = D + 8, CPR = D / 8, RPP = NT / CPR;
+    constexpr int EPC = MmaOps<T>::EPC, LDS = lds<T, D>, CPR = D / EPC, RPP = NT / CPR;
     const int chunk = threadIdx.x % CPR;
 #pragma unroll
     for (int pass = 0; pass < (BT + RPP - 1) / RPP; ++pass) {
         int r = threadIdx.x / CPR + pass * RPP;
         if (r < BT) {
             bool ok = valid(r);
-            cp_async16(dst + r * LDS + chunk * 8, src + (ok ? off(r) : 0) + chunk * 8, ok);
+            cp_async16(dst + r * LDS + chunk * EPC, src + (ok ? off(r) : 0) + chunk * EPC, ok);
         }
     }
 }
@@ -34,19 +38,20 @@ __device__ __forceinline__ void load_rows(T* dst, const T* src, Valid valid, Off
 // acc[16 x 64] (warp rows x tile rows of `b`) = A[warp rows] . B^T over D, both from shared.
 template <typename T, int D>
 __device__ __forceinline__ void gemm_abt(float (*acc)[4], const T* a, const T* b, int lane) {
-    constexpr int LDS = D + 8;
+    using M = MmaOps<T>;
+    constexpr int LDS = lds<T, D>;
 #pragma unroll
     for (int i = 0; i < 8; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.f;
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t af[4];
-        ldsm_x4(af, a + ((lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+    for (int kk = 0; kk < D / M::KS; ++kk) {
+        typename M::Frag af;
+        M::load_a(af, a, 0, kk * M::KS, LDS, lane);
 #pragma unroll
         for (int nb = 0; nb < 4; ++nb) {
-            uint32_t bf[4];
-            ldsm_x4(bf, b + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
-            mma16816<T>(acc[2 * nb], af, bf);
-            mma16816<T>(acc[2 * nb + 1], af, bf + 2);
+            typename M::Frag bf;
+            M::load_b(bf, b, nb * 16, kk * M::KS, LDS, lane);
+            M::mma(acc[2 * nb], af, bf, 0);
+            M::mma(acc[2 * nb + 1], af, bf, 1);
         }
     }
 }
@@ -54,18 +59,18 @@ __device__ __forceinline__ void gemm_abt(float (*acc)[4], const T* a, const T* b
 // out[16 x D] += P[16 x 64] (accumulator layout, packed to A fragments) . B[64 x D] from shared.
 template <typename T, int D>
 __device__ __forceinline__ void gemm_pb(float (*out)[4], float (*pm)[4], const T* b, int lane) {
-    constexpr int LDS = D + 8;
+    using M = MmaOps<T>;
+    constexpr int LDS = lds<T, D>;
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
-        uint32_t pa[4] = {pack2<T>(pm[2 * kk][0], pm[2 * kk][1]), pack2<T>(pm[2 * kk][2], pm[2 * kk][3]),
-                          pack2<T>(pm[2 * kk + 1][0], pm[2 * kk + 1][1]),
-                          pack2<T>(pm[2 * kk + 1][2], pm[2 * kk + 1][3])};
+    for (int kk = 0; kk < BT / M::KS; ++kk) {
+        typename M::Frag pa;
+        M::a_from_acc(pa, pm + kk * (M::KS / 8));
 #pragma unroll
         for (int db = 0; db < D / 16; ++db) {
-            uint32_t bv[4];
-            ldsm_x4_t(bv, b + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
-            mma16816<T>(out[2 * db], pa, bv);
-            mma16816<T>(out[2 * db + 1], pa, bv + 2);
+            typename M::Frag bv;
+            M::load_b_kmajor(bv, b, kk * M::KS, db * 16, LDS, lane);
+            M::mma(out[2 * db], pa, bv, 0);
+            M::mma(out[2 * db + 1], pa, bv, 1);
         }
     }
 }
@@ -80,7 +85,7 @@ __device__ __forceinline__ void store_acc(T* dst, float (*acc)[4], int wrow, int
         T* row = dst + off(r) + (lane & 3) * 2;
 #pragma unroll
         for (int i = 0; i < D / 8; ++i)
-            *reinterpret_cast<uint32_t*>(row + i * 8) = pack2<T>(acc[i][2 * half] * scale, acc[i][2 * half + 1] * scale);
+            *reinterpret_cast<Pair2<T>*>(row + i * 8) = pair2<T>(acc[i][2 * half] * scale, acc[i][2 * half + 1] * scale);
     }
 }
 }  // namespace bwd_tc
@@ -89,7 +94,7 @@ __device__ __forceinline__ void store_acc(T* dst, float (*acc)[4], int wrow, int
 template <typename T, int D>
 __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     using namespace bwd_tc;
-    constexpr int LDS = D + 8;
+    constexpr int LDS = lds<T, D>;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
     T* sO = sQ + BT * LDS;      // dO
@@ -234,7 +239,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
 template <typename T, int D, bool FUSED_DQ>
 __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     using namespace bwd_tc;
-    constexpr int LDS = D + 8;
+    constexpr int LDS = lds<T, D>;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sK = reinterpret_cast<T*>(smem);
     T* sV = sK + BT * LDS;
@@ -245,7 +250,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][6] inverse window per key
     int* sQc = sRow + BT * 6;
     int* sQoff = sQc + BT;
-    T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][BT + 8] dS^T, FUSED_DQ only
+    T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][lds<T, BT>] dS^T, FUSED_DQ only
+    constexpr int LDS_DS = lds<T, BT>;
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
@@ -379,28 +385,29 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
             for (int half = 0; half < 2; ++half)
 #pragma unroll
                 for (int i = 0; i < 8; ++i)
-                    *reinterpret_cast<uint32_t*>(sDS + (wrow + (lane >> 2) + half * 8) * (BT + 8) + i * 8 + (lane & 3) * 2) =
-                        pack2<T>(dp[i][2 * half], dp[i][2 * half + 1]);
+                    *reinterpret_cast<Pair2<T>*>(sDS + (wrow + (lane >> 2) + half * 8) * LDS_DS + i * 8 + (lane & 3) * 2) =
+                        pair2<T>(dp[i][2 * half], dp[i][2 * half + 1]);
         }
         gemm_pb<T, D>(dv, s, osm, lane);
         gemm_pb<T, D>(dk, dp, qsm, lane);
         if constexpr (FUSED_DQ) {
             __syncthreads();  // dS^T of every warp in shared
-            // This warp's 16 queries: dQ[16 x D] = dS[16 x 64 keys] K[64 x D]; A from dS^T by
-            // transposing loads, B = K by transposing loads.
+            // This warp's 16 queries: dQ[16 x D] = dS[16 x 64 keys] K[64 x D]; A from dS^T and
+            // B = K, both stored k-major.
+            using M = MmaOps<T>;
             float dq[D / 8][4];
 #pragma unroll
             for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
 #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) {
-                uint32_t af[4];
-                ldsm_x4_t(af, sDS + (kk * 16 + (lane & 7) + ((lane >> 4) & 1) * 8) * (BT + 8) + wrow + ((lane >> 3) & 1) * 8);
+            for (int kk = 0; kk < BT / M::KS; ++kk) {
+                typename M::Frag af;
+                M::load_a_kmajor(af, sDS, kk * M::KS, wrow, LDS_DS, lane);
 #pragma unroll
                 for (int db = 0; db < D / 16; ++db) {
-                    uint32_t bf[4];
-                    ldsm_x4_t(bf, sK + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
-                    mma16816<T>(dq[2 * db], af, bf);
-                    mma16816<T>(dq[2 * db + 1], af, bf + 2);
+                    typename M::Frag bf;
+                    M::load_b_kmajor(bf, sK, kk * M::KS, db * 16, LDS, lane);
+                    M::mma(dq[2 * db], af, bf, 0);
+                    M::mma(dq[2 * db + 1], af, bf, 1);
                 }
             }
             int qb[3];

@@ -1,13 +1,14 @@
-// The tensor-core forward (fp16/bf16, head dims with an instance): FNA-style.
+// The tensor-core forward (every dtype, head dims with an instance): FNA-style.
 //
 // One CTA computes one query tile: a box of tq[0] x tq[1] x tq[2] = BM queries of one dilation
 // group, batch entry and head. It iterates the key/value tiles (boxes of tkv = 64 keys) that cover
 // the union of the tile's windows (the "haloed" box, itself a box because window starts and ends
 // are monotonic), then the additional key/value tokens in runs of 64. Each of the NW warps owns 16
-// query rows: S = Q K^T and O += P V by mma.sync m16n8k16, online softmax in fp32 registers (exp2,
-// scale pre-multiplied by log2 e). A key tile inside the intersection of all windows of the query
-// tile is processed without any mask; other tiles mask per element from coordinates (row windows
-// and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
+// query rows: S = Q K^T and O += P V by mma.sync (MmaOps: m16n8k16 for fp16/bf16, 3xTF32 for
+// float32), online softmax in fp32 registers (exp2, scale pre-multiplied by log2 e). A key tile
+// inside the intersection of all windows of the query tile is processed without any mask; other
+// tiles mask per element from coordinates (row windows and tile-local key coordinates sit in shared
+// memory). K/V tiles are double-buffered by cp.async.
 #pragma once
 #include "na_mma.cuh"
 
@@ -21,18 +22,21 @@ template <typename T, int D, int NW, int MT>
 struct Config {
     static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
-    static constexpr int LDS = D + 8;  // padded shared row: ldmatrix rows hit distinct banks
-    static constexpr int CPR = D / 8;  // 16-byte chunks per row
+    static constexpr int EPC = MmaOps<T>::EPC;
+    static constexpr int LDS = D + EPC;  // padded shared row: ldmatrix rows hit distinct banks
+    static constexpr int CPR = D / EPC;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
-    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
+    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * sizeof(T) + (BM * ROW_INFO + 2 * BN) * 4;
 };
 }  // namespace fwd_tc
 
 template <typename T, int D, int NW, int MT>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     using C = fwd_tc::Config<T, D, NW, MT>;
-    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
+    using M = MmaOps<T>;
+    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP, EPC = C::EPC;
+    constexpr int KS = M::KS;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
     T* sK = sQ + BM * LDS;      // [2][BN][LDS]
@@ -114,7 +118,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                 valid &= x[a] < q1[a];
             }
             long long off = valid ? ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h) * D : 0;
-            cp_async16(sQ + r * LDS + chunk * 8, qg + off + chunk * 8, valid);
+            cp_async16(sQ + r * LDS + chunk * EPC, qg + off + chunk * EPC, valid);
         }
     }
     cp_async_commit();
@@ -150,8 +154,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int pk = sKc[c];
                     bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
                     long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * 8, kg + off + chunk * 8, valid);
-                    cp_async16(dv + c * LDS + chunk * 8, vg + off + chunk * 8, valid);
+                    cp_async16(dk + c * LDS + chunk * EPC, kg + off + chunk * EPC, valid);
+                    cp_async16(dv + c * LDS + chunk * EPC, vg + off + chunk * EPC, valid);
                 }
             }
         } else {
@@ -162,8 +166,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int t = (j - nNa) * BN + c;
                     bool valid = t < p.T;
                     long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * 8, (valid ? akg : kg) + off + chunk * 8, valid);
-                    cp_async16(dv + c * LDS + chunk * 8, (valid ? avg : vg) + off + chunk * 8, valid);
+                    cp_async16(dk + c * LDS + chunk * EPC, (valid ? akg : kg) + off + chunk * EPC, valid);
+                    cp_async16(dv + c * LDS + chunk * EPC, (valid ? avg : vg) + off + chunk * EPC, valid);
                 }
             }
         }
@@ -202,19 +206,18 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
 #pragma unroll
             for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-            uint32_t qf[MT][4];
+        for (int kk = 0; kk < D / KS; ++kk) {
+            typename M::Frag qf[MT];
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt)
-                ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+            for (int mt = 0; mt < MT; ++mt) M::load_a(qf[mt], sQ, wrow + mt * 16, kk * KS, LDS, lane);
 #pragma unroll
             for (int nb = 0; nb < BN / 16; ++nb) {
-                uint32_t bk[4];
-                ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+                typename M::Frag bk;
+                M::load_b(bk, ks, nb * 16, kk * KS, LDS, lane);
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
-                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
-                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                    M::mma(s[mt][2 * nb], qf[mt], bk, 0);
+                    M::mma(s[mt][2 * nb + 1], qf[mt], bk, 1);
                 }
             }
         }
@@ -305,25 +308,20 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             }
         }
 
-        // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
+        // O += P V: the S accumulator blocks of one k-step are the A fragment (MmaOps::a_from_acc).
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            uint32_t pa[MT][4];
+        for (int kk = 0; kk < BN / KS; ++kk) {
+            typename M::Frag pa[MT];
 #pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-                pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-            }
+            for (int mt = 0; mt < MT; ++mt) M::a_from_acc(pa[mt], s[mt] + kk * (KS / 8));
 #pragma unroll
             for (int db = 0; db < D / 16; ++db) {
-                uint32_t bv[4];
-                ldsm_x4_t(bv, vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+                typename M::Frag bv;
+                M::load_b_kmajor(bv, vs, kk * KS, db * 16, LDS, lane);
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
-                    mma16816<T>(o[mt][2 * db], pa[mt], bv);
-                    mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
+                    M::mma(o[mt][2 * db], pa[mt], bv, 0);
+                    M::mma(o[mt][2 * db + 1], pa[mt], bv, 1);
                 }
             }
         }
@@ -354,7 +352,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             T* orow = og + row * D + (lane & 3) * 2;
 #pragma unroll
             for (int i = 0; i < D / 8; ++i)
-                *reinterpret_cast<uint32_t*>(orow + i * 8) = pack2<T>(o[mt][i][2 * half] * inv, o[mt][i][2 * half + 1] * inv);
+                *reinterpret_cast<Pair2<T>*>(orow + i * 8) = pair2<T>(o[mt][i][2 * half] * inv, o[mt][i][2 * half + 1] * inv);
             if ((lane & 3) == 0) p.lse[row] = (m[mt][half] + __log2f(lt)) * 0.6931471805599453f;
         }
     }

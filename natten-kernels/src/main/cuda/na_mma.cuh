@@ -1,4 +1,5 @@
-// Warp-level tensor-core primitives for sm_80+: cp.async, ldmatrix, mma.sync m16n8k16 (fp32 acc).
+// Warp-level tensor-core primitives for sm_80+: cp.async, ldmatrix, mma.sync (fp32 accumulation),
+// and the operand policy MmaOps<T> through which the tensor-core kernels use them for every dtype.
 #pragma once
 #include "na_common.cuh"
 
@@ -45,6 +46,160 @@ __device__ __forceinline__ void mma16816(float* c, const uint32_t* a, const uint
             : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
     }
 }
+
+// c[16x8] += a[16x8] * b[8x8] in tf32 (operands: float32 bit patterns already rounded to tf32).
+__device__ __forceinline__ void mma1688_tf32(float* c, const uint32_t* a, const uint32_t* b) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+}
+
+// A 32-bit shared load, ordered like ldmatrix among the fragment loads and the mma.sync.
+__device__ __forceinline__ uint32_t lds32(const void* p) {
+    uint32_t r;
+    asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(r) : "r"(smem_addr(p)));
+    return r;
+}
+
+__device__ __forceinline__ uint32_t to_tf32(float x) {
+    uint32_t y;
+    asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(y) : "f"(x));
+    return y;
+}
+
+// Two adjacent elements (a first) as one value of the type that stores them together:
+// *reinterpret_cast<Pair2<T>*>(p) = pair2<T>(a, b).
+template <typename T>
+struct Pair2Of {
+    using type = uint32_t;
+};
+template <>
+struct Pair2Of<float> {
+    using type = float2;
+};
+template <typename T>
+using Pair2 = typename Pair2Of<T>::type;
+template <typename T>
+__device__ __forceinline__ Pair2<T> pair2(float a, float b) {
+    if constexpr (sizeof(T) == 4) {
+        return make_float2(a, b);
+    } else {
+        return pack2<T>(a, b);
+    }
+}
+
+// How the tensor-core kernels feed mma.sync for element type T. Shared-memory tiles hold rows of
+// elements padded by one 16-byte chunk (LDS = row elements + EPC), filled by 16-byte cp.async
+// chunks of EPC elements. A k-step spans KS elements = 32 bytes of a row:
+//   fp16/bf16: one m16n8k16 per 16x8 output block; fragments by ldmatrix (.trans for operands
+//              stored k-major).
+//   float32:   3xTF32: x = hi + lo with hi = tf32(x), lo = tf32(x - hi), and a*b ~= hi_a hi_b +
+//              hi_a lo_b + lo_a hi_b by three m16n8k8 tf32 (the dropped lo_a lo_b is ~2^-22
+//              relative): float32 accuracy on the tensor cores. ldmatrix (b16, non-trans) on rows
+//              of floats yields exactly the tf32 A and B fragments of row-major operands; operands
+//              stored k-major are read by 32-bit shared loads. Within a k-step, k index t (0..3)
+//              stands for row 2t and t + 4 for row 2t + 1: then an S/P accumulator block (columns
+//              2t, 2t+1 per lane) is already this lane's A fragment, with no shuffles.
+// Fragments: A covers 16 rows x KS, B two 8-column blocks x KS (mma's nb selects one). Loads
+// take the tile's base, the first row and column of the fragment, and the row stride ld.
+template <bool TF32>
+struct MmaFrag {
+    uint32_t hi[4];
+    uint32_t lo[4];
+};
+template <>
+struct MmaFrag<false> {
+    uint32_t hi[4];
+};
+
+template <typename T>
+struct MmaOps {
+    static constexpr int EPC = 16 / sizeof(T);  // elements per 16-byte chunk
+    static constexpr int KS = 32 / sizeof(T);   // elements per k-step
+    static constexpr bool TF32 = sizeof(T) == 4;
+    using Frag = MmaFrag<TF32>;
+
+    // Splits 4 raw floats (in hi) into their tf32 hi and lo parts; nothing for 16-bit types.
+    static __device__ __forceinline__ void split(Frag& f) {
+        if constexpr (TF32) {
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const float x = __uint_as_float(f.hi[i]);
+                f.hi[i] = to_tf32(x);
+                f.lo[i] = to_tf32(x - __uint_as_float(f.hi[i]));
+            }
+        }
+    }
+
+    // A: rows m of k-contiguous elements.
+    static __device__ __forceinline__ void load_a(Frag& f, const T* p, int row, int col, int ld, int lane) {
+        ldsm_x4(f.hi, p + (row + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + col + (lane >> 4) * (KS / 2));
+        split(f);
+    }
+
+    // B: rows n of k-contiguous elements.
+    static __device__ __forceinline__ void load_b(Frag& f, const T* p, int row, int col, int ld, int lane) {
+        ldsm_x4(f.hi, p + (row + (lane & 7) + (lane >> 4) * 8) * ld + col + ((lane >> 3) & 1) * (KS / 2));
+        split(f);
+    }
+
+    // B from rows k of n-contiguous elements.
+    static __device__ __forceinline__ void load_b_kmajor(Frag& f, const T* p, int row, int col, int ld, int lane) {
+        if constexpr (TF32) {
+            const T* r = p + (row + 2 * (lane & 3)) * ld + col + (lane >> 2);
+            f.hi[0] = lds32(r);
+            f.hi[1] = lds32(r + ld);
+            f.hi[2] = lds32(r + 8);
+            f.hi[3] = lds32(r + ld + 8);
+            split(f);
+        } else {
+            ldsm_x4_t(f.hi, p + (row + (lane & 7) + ((lane >> 3) & 1) * 8) * ld + col + (lane >> 4) * 8);
+        }
+    }
+
+    // A from rows k of m-contiguous elements.
+    static __device__ __forceinline__ void load_a_kmajor(Frag& f, const T* p, int row, int col, int ld, int lane) {
+        if constexpr (TF32) {
+            const T* r = p + (row + 2 * (lane & 3)) * ld + col + (lane >> 2);
+            f.hi[0] = lds32(r);
+            f.hi[1] = lds32(r + 8);
+            f.hi[2] = lds32(r + ld);
+            f.hi[3] = lds32(r + ld + 8);
+            split(f);
+        } else {
+            ldsm_x4_t(f.hi, p + (row + (lane & 7) + ((lane >> 4) & 1) * 8) * ld + col + ((lane >> 3) & 1) * 8);
+        }
+    }
+
+    // A from the accumulators of the KS / 8 output blocks acc[0..] (a row block's S or P).
+    static __device__ __forceinline__ void a_from_acc(Frag& f, const float (*acc)[4]) {
+        if constexpr (TF32) {
+            f.hi[0] = __float_as_uint(acc[0][0]);
+            f.hi[1] = __float_as_uint(acc[0][2]);
+            f.hi[2] = __float_as_uint(acc[0][1]);
+            f.hi[3] = __float_as_uint(acc[0][3]);
+            split(f);
+        } else {
+            f.hi[0] = pack2<T>(acc[0][0], acc[0][1]);
+            f.hi[1] = pack2<T>(acc[0][2], acc[0][3]);
+            f.hi[2] = pack2<T>(acc[1][0], acc[1][1]);
+            f.hi[3] = pack2<T>(acc[1][2], acc[1][3]);
+        }
+    }
+
+    // c[16x8] += A . B's output block nb (0 or 1) over one k-step.
+    static __device__ __forceinline__ void mma(float* c, const Frag& a, const Frag& b, int nb) {
+        if constexpr (TF32) {
+            mma1688_tf32(c, a.lo, b.hi + 2 * nb);
+            mma1688_tf32(c, a.hi, b.lo + 2 * nb);
+            mma1688_tf32(c, a.hi, b.hi + 2 * nb);
+        } else {
+            mma16816<T>(c, a.hi, b.hi + 2 * nb);
+        }
+    }
+};
 
 // Bit c set iff tile-local element c of a row-major box `tile` (64 elements) at `origin` has, on
 // every axis a, its coordinate in [range[a], range[3 + a]). span[a] = elements per step of axis

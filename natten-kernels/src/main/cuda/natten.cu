@@ -12,23 +12,34 @@ NA_FWD_SIMPLE(na_fwd_simple_f32, float)
 NA_FWD_SIMPLE(na_fwd_simple_f16, __half)
 NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
-// Blocks per SM to budget registers for: small head dims fit 4 CTAs of one row block each.
-#define NA_FWD_MIN_BLOCKS(D, MT) ((MT) == 1 && (D) <= 64 ? 4 : 1)
+// Blocks per SM to budget registers for. fp16/bf16: small head dims fit 4 CTAs of one row block
+// each. float32 (by ptxas -v): 128 registers at head dims 32 and 64, 168 at 128 spill least (none
+// at 32, 68 bytes reloaded per thread otherwise, against 550-650 with 255 registers); shared
+// memory admits 4, 2 and 1 CTAs per SM.
+#define NA_FWD_MIN_BLOCKS(T, D, MT) \
+    (sizeof(T) == 4 ? ((D) <= 64 ? 4 : 3) : (MT) == 1 && (D) <= 64 ? 4 : 1)
 #define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
-    extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
+    extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(T, D, MT))      \
         na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
         const NaParams p) {                                                                       \
         fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
     }
-#define NA_FWD_TC_DTYPE(T, TN)      \
+#define NA_FWD_TC_M1(T, TN)         \
     NA_FWD_TC(T, TN, 32, 4, 1)      \
     NA_FWD_TC(T, TN, 64, 4, 1)      \
-    NA_FWD_TC(T, TN, 128, 4, 1)     \
+    NA_FWD_TC(T, TN, 128, 4, 1)
+#define NA_FWD_TC_M2(T, TN)         \
     NA_FWD_TC(T, TN, 32, 4, 2)      \
     NA_FWD_TC(T, TN, 64, 4, 2)      \
     NA_FWD_TC(T, TN, 128, 4, 2)
-NA_FWD_TC_DTYPE(__half, f16)
-NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
+NA_FWD_TC_M1(__half, f16)
+NA_FWD_TC_M2(__half, f16)
+NA_FWD_TC_M1(__nv_bfloat16, bf16)
+NA_FWD_TC_M2(__nv_bfloat16, bf16)
+// float32 (3xTF32): one row block per warp only. Two hold twice the accumulators next to the hi/lo
+// fragments (ptxas: 255 registers and 400-800 bytes of spills at head dims 64 and 128) and need
+// more shared memory than the 2-byte types for a 128-query tile.
+NA_FWD_TC_M1(float, f32)
 
 #define NA_BWD_SIMPLE(T, TN)                                                                                \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \
@@ -41,16 +52,23 @@ NA_BWD_SIMPLE(float, f32)
 NA_BWD_SIMPLE(__half, f16)
 NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
-#define NA_BWD_TC(T, TN, D)                                                                                  \
+// FUSED_BOUNDS: launch bounds of the kernel with fused dq (the default mode at head dim 32).
+#define NA_BWD_TC_BOUNDS(T, TN, D, FUSED_BOUNDS)                                                             \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D>(p); } \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false>(p); } \
-    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true>(p); }
+    extern "C" __global__ void FUSED_BOUNDS na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true>(p); }
+#define NA_BWD_TC(T, TN, D) NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128))
 NA_BWD_TC(__half, f16, 32)
 NA_BWD_TC(__half, f16, 64)
 NA_BWD_TC(__half, f16, 128)
 NA_BWD_TC(__nv_bfloat16, bf16, 32)
 NA_BWD_TC(__nv_bfloat16, bf16, 64)
 NA_BWD_TC(__nv_bfloat16, bf16, 128)
+// float32 at head dim 32: the fused kernel capped at 168 registers, 3 CTAs per SM as in fp16/bf16
+// (ptxas: no spills; uncapped it takes 255 registers, 2 CTAs).
+NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128, 3))
+NA_BWD_TC(float, f32, 64)
+NA_BWD_TC(float, f32, 128)
 
 // Fills n elements with normal samples (std) from a counter-based hash: benchmark inputs.
 template <typename T>

@@ -40,21 +40,20 @@ final class BackwardLaunch {
     /**
      * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
      * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
-     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%).
+     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%). float32
+     * (H200, docs/perf.md): -18% at 32, +32% at 64 (2d-96-k13), -22% at 128 on the one problem
+     * measured (2d-128-k31), so the same limit until more head-dim-128 problems are measured.
      */
     private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
 
     /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
-    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
-        return !deterministic
-                && tensorCoreCandidate(p, dtype)
-                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    static boolean fusesDq(NaProblem p, boolean deterministic) {
+        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
-    static boolean tensorCoreCandidate(NaProblem p, DType dtype) {
-        return dtype != DType.FLOAT32
-                && TensorCoreKernel.hasInstance(p.headDim())
+    static boolean tensorCoreCandidate(NaProblem p) {
+        return TensorCoreKernel.hasInstance(p.headDim())
                 && !p.hasRpb()
                 && p.additionalTokens() == 0;
     }
@@ -90,7 +89,7 @@ final class BackwardLaunch {
         KernelParams params = base().set(Slot.DELTA, delta);
         launchRows("na_bwd_delta_", rows, params);
         boolean tensorCores =
-                tensorCoreCandidate(p, dtype)
+                tensorCoreCandidate(p)
                         && FusedNeighborhoodAttention.aligned16(
                                 t.q, t.k, t.v, t.dOut, t.dq, t.dk, t.dv);
         if (tensorCores) {
@@ -98,9 +97,9 @@ final class BackwardLaunch {
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
-            int shared = 768 * (p.headDim() + 8);
+            int shared = 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, dtype, deterministic)) {
+            if (!fusesDq(p, deterministic)) {
                 launch(
                         "na_bwd_dq_tc_" + suffix,
                         new int[] {grid, p.heads(), p.batch()},
@@ -111,7 +110,7 @@ final class BackwardLaunch {
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");
-                int sharedDs = TILE * (TILE + 8) * 2;
+                int sharedDs = TILE * TensorCoreKernel.paddedRow(TILE, dtype) * dtype.bytes();
                 launch(
                         "na_bwd_dkdv_dq_tc_" + suffix,
                         kvGrid,

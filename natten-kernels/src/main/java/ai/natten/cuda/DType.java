@@ -2,7 +2,7 @@ package ai.natten.cuda;
 
 /** Element types of the fused kernels' tensors (log-sum-exp and workspaces are always float32). */
 public enum DType {
-    /** IEEE float32; computed by the slower scalar kernels. */
+    /** IEEE float32; tensor-core kernels as 3xTF32 (float32 accuracy), float32 accumulation. */
     FLOAT32(4, "f32"),
     /** IEEE float16; tensor-core kernels with float32 accumulation. */
     FLOAT16(2, "f16"),

@@ -15,10 +15,11 @@ import java.util.function.Supplier;
  * on the given stream ({@code CUstream} handle, 0 for the legacy default stream) in the primary
  * context of the device that owns {@code q}; calls return before the kernels finish.
  *
- * <p>Kernels: float16 and bfloat16 with head dims 32, 64 and 128 (and 16-byte aligned buffers) run
- * on the tensor cores (mma.sync, float32 accumulation and softmax); every other supported case
- * (float32, other head dims) runs a scalar kernel that is exact in float32 but slower. Head dims
- * must be multiples of 8 up to 256.
+ * <p>Kernels: head dims 32, 64 and 128 (with 16-byte aligned buffers) run on the tensor cores
+ * (mma.sync, float32 accumulation and softmax): float16 and bfloat16 directly, float32 as 3xTF32
+ * (each operand split into two tf32 parts, three products: float32 accuracy, relative errors near
+ * 1e-6). Other head dims run a scalar kernel that is exact in float32 but slower. Head dims must be
+ * multiples of 8 up to 256.
  */
 public final class FusedNeighborhoodAttention {
 
@@ -88,8 +89,7 @@ public final class FusedNeighborhoodAttention {
                         .set(Slot.ADDITIONAL_K, additionalK)
                         .set(Slot.ADDITIONAL_V, additionalV);
         boolean tensorCores =
-                dtype != DType.FLOAT32
-                        && TensorCoreKernel.hasInstance(problem.headDim())
+                TensorCoreKernel.hasInstance(problem.headDim())
                         && aligned16(q, k, v, out, additionalK, additionalV);
         if (tensorCores) {
             TensorCoreKernel kernel = TensorCoreKernel.choose(problem, dtype);
@@ -130,7 +130,7 @@ public final class FusedNeighborhoodAttention {
             NaProblem problem, DType dtype, boolean deterministic) {
         long rows = (long) problem.batch() * problem.tokens() * problem.heads();
         long bytes = 4L * rows;
-        if (BackwardLaunch.fusesDq(problem, dtype, deterministic)) {
+        if (BackwardLaunch.fusesDq(problem, deterministic)) {
             bytes += 4L * rows * problem.headDim();
         }
         if (problem.hasRpb() && !deterministic) {
@@ -144,13 +144,13 @@ public final class FusedNeighborhoodAttention {
      * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
      *
      * <p>Modes. Both compute dk and dv (and the additional-token gradients) without atomics: on the
-     * tensor-core path (fp16/bf16, head dims 32/64/128, no rpb, no additional tokens) one kernel
-     * per key/value tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv
-     * in registers. They differ in dq and the bias gradient. The default ({@code deterministic =
-     * false}) takes the faster measured option, which may use float32 atomics: at head dim 32 the
-     * key/value kernel also adds its share of dq to a float32 accumulator by atomics (5 instead of
-     * 7 matrix products per tile pair); at 64 and 128 the atomics cost more than they save, so dq
-     * gets its own pass over query tiles that recomputes the weights (no atomics); the scalar path
+     * tensor-core path (head dims 32/64/128, no rpb, no additional tokens) one kernel per key/value
+     * tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv in registers.
+     * They differ in dq and the bias gradient. The default ({@code deterministic = false}) takes
+     * the faster measured option, which may use float32 atomics: at head dim 32 the key/value
+     * kernel also adds its share of dq to a float32 accumulator by atomics (5 instead of 7 matrix
+     * products per tile pair); at 64 and 128 the atomics cost more than they save, so dq gets its
+     * own pass over query tiles that recomputes the weights (no atomics); the scalar path
      * accumulates the bias gradient by atomics. Atomics make the summation order, so the last bits,
      * vary from run to run. With {@code deterministic = true} dq always takes the separate pass and
      * the bias gradient is summed per entry in a fixed order (slower with rpb); every gradient is

@@ -5,11 +5,13 @@ import ai.natten.core.NaProblem;
 /**
  * One instance of the tensor-core forward kernel ({@code na_forward_tc.cuh}) and its tile plan: 4
  * warps of 1 or 2 m16 row blocks each, so query tiles of 64 or 128 tokens, key/value tiles of 64.
+ * float16 and bfloat16 have both instances, float32 (3xTF32) only the 1-row-block one.
  *
  * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
  * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
  * measured relative speed of the instances. The system property {@code natten.cuda.rowBlocks} (1 or
- * 2) forces one, for benchmarking.
+ * 2) forces one where both exist, for benchmarking; {@code natten.cuda.tensorCores=false} sends
+ * every problem to the scalar kernels (forward and backward), to compare the two paths.
  */
 final class TensorCoreKernel {
 
@@ -38,16 +40,28 @@ final class TensorCoreKernel {
         this.plan = plan;
     }
 
-    /** Returns whether an instance exists for the head dim. */
+    /**
+     * Returns whether the tensor-core kernels (forward and backward) have instances for the head
+     * dim and are not switched off by {@code natten.cuda.tensorCores=false}.
+     */
     static boolean hasInstance(int headDim) {
-        return headDim == 32 || headDim == 64 || headDim == 128;
+        return (headDim == 32 || headDim == 64 || headDim == 128)
+                && !"false".equals(System.getProperty("natten.cuda.tensorCores"));
     }
 
-    /** Returns the instance and plan for the problem (fp16/bf16, a head dim with an instance). */
+    /**
+     * Returns the shared-memory row stride in elements of a tile of rows of {@code elements}
+     * elements: padded by one 16-byte chunk ({@code MmaOps<T>::EPC} in {@code na_mma.cuh}).
+     */
+    static int paddedRow(int elements, DType dtype) {
+        return elements + 16 / dtype.bytes();
+    }
+
+    /** Returns the instance and plan for the problem (a head dim with an instance). */
     static TensorCoreKernel choose(NaProblem problem, DType dtype) {
         String forced = System.getProperty("natten.cuda.rowBlocks");
         TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
-        if ("1".equals(forced)) {
+        if ("1".equals(forced) || dtype == DType.FLOAT32) {
             return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
         }
         TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
@@ -87,8 +101,9 @@ final class TensorCoreKernel {
     /** Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables. */
     int sharedBytes() {
         int bm = queryTile(rowBlocks);
-        int row = headDim + 8;
-        return (bm * row + 4 * KV_TILE * row) * 2 + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
+        int row = paddedRow(headDim, dtype);
+        return (bm * row + 4 * KV_TILE * row) * dtype.bytes()
+                + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
     }
 
     @Override

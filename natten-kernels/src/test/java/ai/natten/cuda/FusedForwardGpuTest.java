@@ -236,10 +236,14 @@ class FusedForwardGpuTest {
     void everyTensorCoreInstance(String rowBlocks) {
         System.setProperty("natten.cuda.rowBlocks", rowBlocks);
         try {
-            for (int trial = 0; trial < 6; trial++) {
+            for (int trial = 0; trial < 9; trial++) {
                 NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
                 int d = new int[] {32, 64, 128}[trial % 3];
-                DType dtype = trial % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+                // float32 has the 1-row-block instances only: trials 6-8 run them in either setting
+                DType dtype =
+                        trial >= 6
+                                ? DType.FLOAT32
+                                : trial % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
                 GpuCheck.checkForward(GpuCheck.withHeadDim(p, d), dtype, random);
             }
         } finally {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.natten.core.NaProblem;
 import ai.natten.reference.NaReference;
 import ai.natten.reference.RandomProblems;
+import java.util.Locale;
 import java.util.Random;
 import org.junit.jupiter.api.Assumptions;
 
@@ -208,7 +209,10 @@ final class GpuCheck {
         }
     }
 
-    /** Asserts ||got - want|| / ||want|| < tol; NaN (an unwritten element) always fails. */
+    /**
+     * Asserts ||got - want|| / ||want|| < tol; NaN (an unwritten element) always fails. Prints the
+     * error, so that the GPU test log records the measured accuracy of every check.
+     */
     static void assertClose(float[] want, float[] got, double tol, String what) {
         double diff = 0;
         double norm = 0;
@@ -218,6 +222,7 @@ final class GpuCheck {
             norm += (double) want[i] * want[i];
         }
         double err = Math.sqrt(diff / Math.max(norm, 1e-30));
+        System.out.printf(Locale.ROOT, "relative error %.3e: %s%n", err, what);
         assertTrue(err < tol, () -> what + ": relative error " + err + " >= " + tol);
     }
 }

@@ -14,14 +14,18 @@ import java.util.Locale;
 
 /**
  * Benchmarks the fused kernels on the problem set of {@code shared/bench/peer_flex.py} (same names,
- * shapes, batch, heads, head dims, bfloat16): median of CUDA-event timings after warm-up, and
- * effective TFLOP/s counting only the neighborhood work, {@code 4 * B * H * N * prod(k) * D}
- * forward ({@code 3.5x} that for forward + backward).
+ * shapes, batch, heads, head dims, bfloat16 by default), plus {@code nat-mini-b64}, the attention
+ * of NAT-Mini at 56x56 in a batch of 64 (the DJL benchmark's problem, not in peer_flex.py): median
+ * of CUDA-event timings after warm-up, and effective TFLOP/s counting only the neighborhood work,
+ * {@code 4 * B * H * N * prod(k) * D} forward ({@code 3.5x} that for forward + backward).
  *
- * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants]}. {@code --backward}
- * adds forward + backward timings (default, non-deterministic mode; workspace preallocated). Prints
- * one JSON line per problem, then a table. {@code --variants} also times each tensor-core instance
- * (64- and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice.
+ * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants] [--scalar] [--dtype
+ * float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward + backward
+ * timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line per
+ * problem, then a table. {@code --variants} also times each tensor-core forward instance (64- and
+ * 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice; {@code
+ * --scalar} also times the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code
+ * --problems} keeps the named problems only.
  */
 public final class KernelBench {
 
@@ -124,7 +128,16 @@ public final class KernelBench {
                             ints(5, 9, 9),
                             ints(1, 1, 1),
                             bools(true, false, false),
-                            128));
+                            128),
+                    new Case(
+                            "nat-mini-b64",
+                            64,
+                            2,
+                            ints(56, 56),
+                            ints(7, 7),
+                            ints(1, 1),
+                            bools(false, false),
+                            32));
 
     private KernelBench() {}
 
@@ -134,11 +147,11 @@ public final class KernelBench {
         boolean quick = argList.contains("--quick");
         boolean variants = argList.contains("--variants");
         boolean backward = argList.contains("--backward");
-        int runs = 30;
-        int at = argList.indexOf("--runs");
-        if (at >= 0) {
-            runs = Integer.parseInt(argList.get(at + 1));
-        }
+        boolean scalar = argList.contains("--scalar");
+        int runs = Integer.parseInt(option(argList, "--runs", "30"));
+        DType dtype =
+                DType.valueOf(option(argList, "--dtype", "bfloat16").toUpperCase(Locale.ROOT));
+        List<String> only = Arrays.asList(option(argList, "--problems", "").split(","));
         if (!FusedNeighborhoodAttention.isAvailable()) {
             System.out.println(
                     "fused kernels unavailable: " + FusedNeighborhoodAttention.unavailableReason());
@@ -155,24 +168,41 @@ public final class KernelBench {
                         "fwd+bwd ms",
                         "fwd+bwd TF/s",
                         "determ. ms"));
-        List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
+        List<String> kernels = new ArrayList<>(List.of("auto"));
+        if (variants) {
+            kernels.addAll(List.of("1", "2"));
+        }
+        if (scalar) {
+            kernels.add("scalar");
+        }
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
-            for (String variant : rowBlocks) {
-                if (variant.equals("auto")) {
-                    System.clearProperty("natten.cuda.rowBlocks");
-                } else {
+            if (!only.contains("") && !only.contains(c.name())) {
+                continue;
+            }
+            for (String variant : kernels) {
+                System.clearProperty("natten.cuda.rowBlocks");
+                System.clearProperty("natten.cuda.tensorCores");
+                if (variant.equals("scalar")) {
+                    System.setProperty("natten.cuda.tensorCores", "false");
+                } else if (!variant.equals("auto")) {
                     System.setProperty("natten.cuda.rowBlocks", variant);
                 }
-                String name = variant.equals("auto") ? c.name() : c.name() + " m" + variant;
-                double[] ms = millis(c, runs, backward && variant.equals("auto"));
+                String name =
+                        c.name()
+                                + (variant.equals("auto")
+                                        ? ""
+                                        : variant.equals("scalar") ? " scalar" : " m" + variant);
+                boolean timeBackward = backward && !variant.equals("1") && !variant.equals("2");
+                double[] ms = millis(c, dtype, runs, timeBackward);
                 double tflops = c.forwardFlops() / ms[0] / 1e9;
                 double bwdTflops = 3.5 * c.forwardFlops() / ms[1] / 1e9;
                 System.out.printf(
                         Locale.ROOT,
-                        "{\"name\": \"%s\", \"fwd_ms\": %.4f, \"fwd_tflops\": %.2f,"
-                                + " \"fwdbwd_ms\": %.4f, \"fwdbwd_tflops\": %.2f,"
-                                + " \"fwdbwd_deterministic_ms\": %.4f}%n",
+                        "{\"name\": \"%s\", \"dtype\": \"%s\", \"fwd_ms\": %.4f,"
+                                + " \"fwd_tflops\": %.2f, \"fwdbwd_ms\": %.4f,"
+                                + " \"fwdbwd_tflops\": %.2f, \"fwdbwd_deterministic_ms\": %.4f}%n",
                         name,
+                        dtype,
                         ms[0],
                         tflops,
                         ms[1],
@@ -191,25 +221,33 @@ public final class KernelBench {
             }
         }
         System.clearProperty("natten.cuda.rowBlocks");
+        System.clearProperty("natten.cuda.tensorCores");
+        System.out.println("dtype " + dtype);
         table.forEach(System.out::println);
+    }
+
+    /** Returns the value after {@code name} in the arguments, or {@code fallback}. */
+    private static String option(List<String> args, String name, String fallback) {
+        int at = args.indexOf(name);
+        return at >= 0 ? args.get(at + 1) : fallback;
     }
 
     /**
      * Returns {forward ms, forward + backward ms, the same in deterministic mode} (NaN unless
      * timed).
      */
-    private static double[] millis(Case c, int runs, boolean backward) {
+    private static double[] millis(Case c, DType dtype, int runs, boolean backward) {
         NaProblem p = c.problem();
-        DType dtype = DType.BFLOAT16;
         long qCount = (long) p.batch() * p.tokens() * p.heads() * p.headDim();
         long lseCount = qCount / p.headDim();
-        try (DeviceBuffer q = DeviceBuffer.allocate(0, qCount * 2);
-                DeviceBuffer k = DeviceBuffer.allocate(0, qCount * 2);
-                DeviceBuffer v = DeviceBuffer.allocate(0, qCount * 2);
-                DeviceBuffer out = DeviceBuffer.allocate(0, qCount * 2);
+        long qBytes = qCount * dtype.bytes();
+        try (DeviceBuffer q = DeviceBuffer.allocate(0, qBytes);
+                DeviceBuffer k = DeviceBuffer.allocate(0, qBytes);
+                DeviceBuffer v = DeviceBuffer.allocate(0, qBytes);
+                DeviceBuffer out = DeviceBuffer.allocate(0, qBytes);
                 DeviceBuffer lse = DeviceBuffer.allocate(0, lseCount * 4);
-                DeviceBuffer dout = DeviceBuffer.allocate(0, backward ? qCount * 2 : 0);
-                DeviceBuffer grads = DeviceBuffer.allocate(0, backward ? 3 * qCount * 2 : 0);
+                DeviceBuffer dout = DeviceBuffer.allocate(0, backward ? qBytes : 0);
+                DeviceBuffer grads = DeviceBuffer.allocate(0, backward ? 3 * qBytes : 0);
                 DeviceBuffer workspace =
                         DeviceBuffer.allocate(
                                 0,
@@ -246,8 +284,8 @@ public final class KernelBench {
                             .setOutputGradient(dout.address())
                             .setGradients(
                                     grads.address(),
-                                    grads.address() + qCount * 2,
-                                    grads.address() + 2 * qCount * 2)
+                                    grads.address() + qBytes,
+                                    grads.address() + 2 * qBytes)
                             .optWorkspace(workspace.address())
                             .build();
             Runnable both =
