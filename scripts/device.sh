@@ -16,7 +16,7 @@
 #                                        DJL (as djl), $APP_ARGS appended; run files to $OUT
 #                                        (bundle with MODULES including natten-app: the bundle
 #                                        then holds Debian's Fashion-MNIST idx files)
-#                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
+#                                 sass   per sm_90a kernel: HMMA, HGMMA, LDSM and local-memory (LDL/STL)
 #                                        instruction counts (cuobjdump of the packaged fatbin)
 #
 # DJL mode: DJL's published JNI is built for libtorch 2.7.1, the device runs torch 2.11, so the step
@@ -137,9 +137,9 @@ gpu() {
                 python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
                     "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
                 PATH="$PATH:/usr/local/cuda/bin" cuobjdump -sass -arch sm_90a /tmp/natten.fatbin | awk '
-                    /Function :/ { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l; f = $3; h = m = l = 0 }
-                    /HMMA/ { h++ } /LDSM/ { m++ } /LDL|STL/ { l++ }
-                    END { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l }' \
+                    /Function :/ { if (f) printf "%-32s HMMA %5d  HGMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, g, m, l; f = $3; h = g = m = l = 0 }
+                    /HMMA/ { h++ } /HGMMA/ { g++ } /LDSM/ { m++ } /LDL|STL/ { l++ }
+                    END { if (f) printf "%-32s HMMA %5d  HGMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, g, m, l }' \
                     | tee "$out/sass.txt" || status=1 ;;
             *) echo "unknown step $step" >&2; status=2 ;;
         esac

@@ -8,36 +8,48 @@
 // scale pre-multiplied by log2 e). A key tile inside the intersection of all windows of the query
 // tile is processed without any mask; other tiles mask per element from coordinates (row windows
 // and tile-local key coordinates sit in shared memory). K/V tiles are double-buffered by cp.async.
+//
+// WG = true is the Hopper (sm_90a) instance: the same tiles, masks and softmax, with both products
+// on warpgroup MMA. Each warpgroup (4 warps, NW / 4 of them) owns 64 query rows; warp w still owns
+// rows 16w..16w+15, since the wgmma accumulator and register-A fragments are those of mma.sync
+// per warp. Q fragments stay in registers for the whole tile walk; K and V tiles are stored
+// 128-byte-swizzled (wg::swizzled_offset) and read by the tensor cores through descriptors: S =
+// Q K^T (K-major B, m64n64k16), O += P V with P from registers (MN-major B, m64nDk16).
 #pragma once
-#include "na_mma.cuh"
+#include "na_wgmma.cuh"
 
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
 constexpr float LOG2E = 1.4426950408889634f;
 
-// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
-template <typename T, int D, int NW, int MT>
+// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile. WG: wgmma (MT = 1).
+template <typename T, int D, int NW, int MT, bool WG>
 struct Config {
+    static_assert(!WG || (MT == 1 && NW % 4 == 0), "wgmma: whole warpgroups of one row block");
     static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
     static constexpr int LDS = D + 8;  // padded shared row: ldmatrix rows hit distinct banks
     static constexpr int CPR = D / 8;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
+    static constexpr int KV = WG ? BN * D : BN * LDS;  // elements of one K or V stage
+    static constexpr int ALIGN = WG ? 1024 : 0;        // slack to align swizzled tiles to 1 KiB
     // Java mirrors this in TensorCoreKernel.sharedBytes.
-    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
+    static constexpr int SMEM = ALIGN + (BM * LDS + 4 * KV) * 2 + (BM * ROW_INFO + 2 * BN) * 4;
 };
 }  // namespace fwd_tc
 
-template <typename T, int D, int NW, int MT>
+template <typename T, int D, int NW, int MT, bool WG>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
-    using C = fwd_tc::Config<T, D, NW, MT>;
-    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP;
+    using C = fwd_tc::Config<T, D, NW, MT, WG>;
+    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP, KV = C::KV;
     extern __shared__ __align__(128) unsigned char smem[];
-    T* sQ = reinterpret_cast<T*>(smem);
-    T* sK = sQ + BM * LDS;      // [2][BN][LDS]
-    T* sV = sK + 2 * BN * LDS;  // [2][BN][LDS]
-    int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
+    unsigned char* base = smem;
+    if constexpr (WG) base += (C::ALIGN - (smem_addr(smem) & (C::ALIGN - 1))) & (C::ALIGN - 1);
+    T* sK = reinterpret_cast<T*>(base);
+    T* sV = sK + 2 * KV;  // K and V: [2 stages][KV]
+    T* sQ = sV + 2 * KV;  // [BM][LDS]
+    int* sRow = reinterpret_cast<int*>(sQ + BM * LDS);       // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
 
@@ -135,9 +147,17 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
 #pragma unroll
         for (int a = 0; a < 3; ++a) kb[a] = kvs[a] + tj[a] * p.tkv[a];
     };
+    // Element offset of chunk `chunk` of key row c in a K or V stage.
+    auto kv_at = [&](int c) {
+        if constexpr (WG) {
+            return wg::swizzled_offset<BN>(c, chunk) / 2;
+        } else {
+            return c * LDS + chunk * 8;
+        }
+    };
     auto load_kv = [&](int j, int stage) {
-        T* dk = sK + stage * BN * LDS;
-        T* dv = sV + stage * BN * LDS;
+        T* dk = sK + stage * KV;
+        T* dv = sV + stage * KV;
         if (j < nNa) {
             int kb[3];
             tile_origin(j, kb);
@@ -150,8 +170,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int pk = sKc[c];
                     bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
                     long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * 8, kg + off + chunk * 8, valid);
-                    cp_async16(dv + c * LDS + chunk * 8, vg + off + chunk * 8, valid);
+                    cp_async16(dk + kv_at(c), kg + off + chunk * 8, valid);
+                    cp_async16(dv + kv_at(c), vg + off + chunk * 8, valid);
                 }
             }
         } else {
@@ -162,8 +182,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int t = (j - nNa) * BN + c;
                     bool valid = t < p.T;
                     long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * 8, (valid ? akg : kg) + off + chunk * 8, valid);
-                    cp_async16(dv + c * LDS + chunk * 8, (valid ? avg : vg) + off + chunk * 8, valid);
+                    cp_async16(dk + kv_at(c), (valid ? akg : kg) + off + chunk * 8, valid);
+                    cp_async16(dv + kv_at(c), (valid ? avg : vg) + off + chunk * 8, valid);
                 }
             }
         }
@@ -183,6 +203,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const float sl2 = p.scale_log2;
     const int wrow = warp * 16 * MT;  // first query row of this warp
+    uint32_t qreg[WG ? D / 16 : 1][4];  // WG: this warp's Q fragments, loaded once
 
     for (int j = 0; j < nTiles; ++j) {
         if (j + 1 < nTiles) {
@@ -192,31 +213,48 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         } else {
             cp_async_wait<0>();
         }
+        if constexpr (WG) wg::fence_proxy_async();  // the tiles are read by the async proxy
         __syncthreads();
-        const T* ks = sK + (j & 1) * BN * LDS;
-        const T* vs = sV + (j & 1) * BN * LDS;
+        const T* ks = sK + (j & 1) * KV;
+        const T* vs = sV + (j & 1) * KV;
 
         float s[MT][BN / 8][4];
+        if constexpr (WG) {
+            if (j == 0) {
 #pragma unroll
-        for (int mt = 0; mt < MT; ++mt)
+                for (int kk = 0; kk < D / 16; ++kk)
+                    ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+            }
+            const uint32_t kaddr = smem_addr(ks);
+            wg::fence();
 #pragma unroll
-            for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) {
-            uint32_t qf[MT][4];
+            for (int kk = 0; kk < D / 16; ++kk)
+                wg::mma_rs<T, BN, 0>(&s[0][0][0], qreg[kk], wg::k_major<BN>(kaddr, kk), kk > 0);
+            wg::commit();
+            wg::wait<0>();
+            wg::fence_operands<BN / 2>(&s[0][0][0]);
+        } else {
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt)
-                ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
 #pragma unroll
-            for (int nb = 0; nb < BN / 16; ++nb) {
-                uint32_t bk[4];
-                ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+                for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
 #pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    mma16816<T>(s[mt][2 * nb], qf[mt], bk);
-                    mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+            for (int kk = 0; kk < D / 16; ++kk) {
+                uint32_t qf[MT][4];
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+                    ldsm_x4(qf[mt], sQ + (wrow + mt * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+#pragma unroll
+                for (int nb = 0; nb < BN / 16; ++nb) {
+                    uint32_t bk[4];
+                    ldsm_x4(bk, ks + (nb * 16 + (lane & 7) + (lane >> 4) * 8) * LDS + kk * 16 + ((lane >> 3) & 1) * 8);
+#pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        mma16816<T>(s[mt][2 * nb], qf[mt], bk);
+                        mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
+                    }
                 }
-            }
+        }
         }
 
         // Logits in the log2 domain; mask unless the tile is inside every window of the query tile.
@@ -306,26 +344,45 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         }
 
         // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
+        if constexpr (WG) {
+            uint32_t pa[BN / 16][4];
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            uint32_t pa[MT][4];
-#pragma unroll
-            for (int mt = 0; mt < MT; ++mt) {
-                pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+            for (int kk = 0; kk < BN / 16; ++kk) {
+                pa[kk][0] = pack2<T>(s[0][2 * kk][0], s[0][2 * kk][1]);
+                pa[kk][1] = pack2<T>(s[0][2 * kk][2], s[0][2 * kk][3]);
+                pa[kk][2] = pack2<T>(s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
+                pa[kk][3] = pack2<T>(s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
             }
+            const uint32_t vaddr = smem_addr(vs);
+            wg::fence_operands<D / 2>(&o[0][0][0]);
+            wg::fence();
 #pragma unroll
-            for (int db = 0; db < D / 16; ++db) {
-                uint32_t bv[4];
-                ldsm_x4_t(bv, vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+            for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(&o[0][0][0], pa[kk], wg::mn_major<BN>(vaddr, kk), 1);
+            wg::commit();
+            wg::wait<0>();
+            wg::fence_operands<D / 2>(&o[0][0][0]);
+        } else {
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; ++kk) {
+                uint32_t pa[MT][4];
 #pragma unroll
                 for (int mt = 0; mt < MT; ++mt) {
-                    mma16816<T>(o[mt][2 * db], pa[mt], bv);
-                    mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
+                    pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+                    pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+                    pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+                    pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
                 }
-            }
+#pragma unroll
+                for (int db = 0; db < D / 16; ++db) {
+                    uint32_t bv[4];
+                    ldsm_x4_t(bv, vs + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + db * 16 + (lane >> 4) * 8);
+#pragma unroll
+                    for (int mt = 0; mt < MT; ++mt) {
+                        mma16816<T>(o[mt][2 * db], pa[mt], bv);
+                        mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
+                    }
+                }
+        }
         }
         __syncthreads();
     }
@@ -358,4 +415,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             if ((lane & 3) == 0) p.lse[row] = (m[mt][half] + __log2f(lt)) * 0.6931471805599453f;
         }
     }
+}
+
+// The Hopper instance's body: wgmma exists in the sm_90a pass only, other passes get an empty kernel.
+template <typename T, int D, int G>
+__device__ __forceinline__ void fwd_wg_kernel(const NaParams& p) {
+#if NA_HAS_WGMMA
+    fwd_tc_kernel<T, D, 4 * G, 1, true>(p);
+#endif
 }

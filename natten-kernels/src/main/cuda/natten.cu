@@ -18,7 +18,7 @@ NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
     extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(D, MT))         \
         na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
         const NaParams p) {                                                                       \
-        fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
+        fwd_tc_kernel<T, D, NW, MT, false>(p);                                                    \
     }
 #define NA_FWD_TC_DTYPE(T, TN)      \
     NA_FWD_TC(T, TN, 32, 4, 1)      \
@@ -29,6 +29,21 @@ NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
     NA_FWD_TC(T, TN, 128, 4, 2)
 NA_FWD_TC_DTYPE(__half, f16)
 NA_FWD_TC_DTYPE(__nv_bfloat16, bf16)
+
+// Hopper instances (wgmma): G warpgroups of 64 query rows. Compiled in the sm_90a pass only; the
+// other passes keep an empty kernel of the same name, which the Java side never launches there.
+#define NA_FWD_WG(T, TN, D, G)                                                                   \
+    extern "C" __global__ void __launch_bounds__(128 * G, G == 1 ? 2 : 1)                      \
+        na_fwd_wg_##TN##_d##D##_g##G(const NaParams p) {                                          \
+        fwd_wg_kernel<T, D, G>(p);                                                                \
+    }
+#define NA_FWD_WG_DTYPE(T, TN) \
+    NA_FWD_WG(T, TN, 64, 1)    \
+    NA_FWD_WG(T, TN, 128, 1)   \
+    NA_FWD_WG(T, TN, 64, 2)    \
+    NA_FWD_WG(T, TN, 128, 2)
+NA_FWD_WG_DTYPE(__half, f16)
+NA_FWD_WG_DTYPE(__nv_bfloat16, bf16)
 
 #define NA_BWD_SIMPLE(T, TN)                                                                                \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \

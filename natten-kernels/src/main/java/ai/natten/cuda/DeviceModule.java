@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
@@ -18,6 +19,7 @@ import jcuda.driver.JCudaDriver;
 final class DeviceModule {
 
     private final int device;
+    private final int computeCapability;
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final ConcurrentHashMap<String, CUfunction> functions = new ConcurrentHashMap<>();
@@ -26,6 +28,11 @@ final class DeviceModule {
         this.device = device;
         CUdevice dev = new CUdevice();
         CudaDriver.check(JCudaDriver.cuDeviceGet(dev, device), () -> "cuDeviceGet(" + device + ")");
+        computeCapability =
+                10 * attribute(dev, CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)
+                        + attribute(
+                                dev,
+                                CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
         CudaDriver.check(
                 JCudaDriver.cuDevicePrimaryCtxRetain(context, dev),
                 () -> "cuDevicePrimaryCtxRetain(" + device + ")");
@@ -41,6 +48,19 @@ final class DeviceModule {
     /** Returns the device ordinal. */
     int device() {
         return device;
+    }
+
+    /** Returns the compute capability as 10 * major + minor (90 for Hopper). */
+    int computeCapability() {
+        return computeCapability;
+    }
+
+    private int attribute(CUdevice dev, int attribute) {
+        int[] value = {0};
+        CudaDriver.check(
+                JCudaDriver.cuDeviceGetAttribute(value, attribute, dev),
+                () -> "cuDeviceGetAttribute(" + attribute + ") of device " + device);
+        return value[0];
     }
 
     /**

@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The fused forward against the Java reference on the GPU (skipped without one). */
 class FusedForwardGpuTest {
@@ -232,18 +233,59 @@ class FusedForwardGpuTest {
     }
 
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
-    void everyTensorCoreInstance(String rowBlocks) {
-        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
-        try {
-            for (int trial = 0; trial < 6; trial++) {
-                NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
-                int d = new int[] {32, 64, 128}[trial % 3];
-                DType dtype = trial % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
-                GpuCheck.checkForward(GpuCheck.withHeadDim(p, d), dtype, random);
-            }
-        } finally {
-            System.clearProperty("natten.cuda.rowBlocks");
+    @ValueSource(strings = {"m1", "m2", "wg1", "wg2"})
+    void everyTensorCoreInstance(String instance) {
+        boolean wgmma = instance.startsWith("wg");
+        if (wgmma) {
+            GpuCheck.assumeWgmma();
+        }
+        int[] headDims = wgmma ? new int[] {64, 128} : new int[] {32, 64, 128};
+        GpuCheck.withInstance(
+                instance,
+                () -> {
+                    for (int trial = 0; trial < 6; trial++) {
+                        NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
+                        int d = headDims[trial % headDims.length];
+                        DType dtype = trial % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+                        GpuCheck.checkForward(GpuCheck.withHeadDim(p, d), dtype, random);
+                    }
+                });
+    }
+
+    /**
+     * The explicit cases (borders, dilation, stride, causal, GQA, rpb, additional tokens, every
+     * rank) on both wgmma instances, at head dim 128 where the case has it, else 64.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("explicitCases")
+    void explicitCasesOnWgmma(
+            String name,
+            NaOptions options,
+            int[] spatial,
+            int heads,
+            int kvHeads,
+            int headDim,
+            boolean rpb,
+            int additional) {
+        GpuCheck.assumeWgmma();
+        NaProblem p =
+                NaProblem.builder()
+                        .setOptions(options)
+                        .setBatch(2)
+                        .setSpatialSize(spatial)
+                        .setHeads(heads)
+                        .optKvHeads(kvHeads)
+                        .setHeadDim(headDim == 128 ? 128 : 64)
+                        .optRpb(rpb)
+                        .optAdditionalTokens(additional)
+                        .build();
+        for (String instance : new String[] {"wg1", "wg2"}) {
+            GpuCheck.withInstance(
+                    instance,
+                    () -> {
+                        GpuCheck.checkForward(p, DType.BFLOAT16, random);
+                        GpuCheck.checkForward(p, DType.FLOAT16, random);
+                    });
         }
     }
 

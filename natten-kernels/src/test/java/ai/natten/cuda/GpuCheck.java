@@ -22,6 +22,24 @@ final class GpuCheck {
                                 + FusedNeighborhoodAttention.unavailableReason());
     }
 
+    /** Skips the calling test unless device 0 runs the wgmma (Hopper) forward instances. */
+    static void assumeWgmma() {
+        assumeGpu();
+        Assumptions.assumeTrue(
+                TensorCoreKernel.hasWgmma(64, CudaDriver.module(0).computeCapability()),
+                "no wgmma instances on this GPU (compute capability 9.0 only)");
+    }
+
+    /** Runs {@code check} with the forward instance forced to {@code instance}. */
+    static void withInstance(String instance, Runnable check) {
+        System.setProperty(TensorCoreKernel.FORCE_PROPERTY, instance);
+        try {
+            check.run();
+        } finally {
+            System.clearProperty(TensorCoreKernel.FORCE_PROPERTY);
+        }
+    }
+
     /** The relative tolerance of a forward output in {@code dtype}. */
     static double forwardTolerance(DType dtype) {
         switch (dtype) {

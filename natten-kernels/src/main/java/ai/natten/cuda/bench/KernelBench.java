@@ -20,8 +20,10 @@ import java.util.Locale;
  *
  * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants]}. {@code --backward}
  * adds forward + backward timings (default, non-deterministic mode; workspace preallocated). Prints
- * one JSON line per problem, then a table. {@code --variants} also times each tensor-core instance
- * (64- and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice.
+ * one JSON line per problem, then a table. {@code --variants} also times each tensor-core forward
+ * instance (mma.sync {@code m1}, {@code m2}; wgmma {@code wg1}, {@code wg2} on Hopper: property
+ * {@code natten.cuda.forwardInstance}) besides the automatic choice; an instance that cannot run
+ * the problem here is reported and skipped.
  */
 public final class KernelBench {
 
@@ -126,6 +128,9 @@ public final class KernelBench {
                             bools(true, false, false),
                             128));
 
+    /** The system property that forces a forward instance (see TensorCoreKernel). */
+    private static final String FORCE_PROPERTY = "natten.cuda.forwardInstance";
+
     private KernelBench() {}
 
     /** Runs the benchmark; see the class comment for arguments. */
@@ -155,16 +160,23 @@ public final class KernelBench {
                         "fwd+bwd ms",
                         "fwd+bwd TF/s",
                         "determ. ms"));
-        List<String> rowBlocks = variants ? List.of("auto", "1", "2") : List.of("auto");
+        List<String> instances =
+                variants ? List.of("auto", "m1", "m2", "wg1", "wg2") : List.of("auto");
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
-            for (String variant : rowBlocks) {
+            for (String variant : instances) {
                 if (variant.equals("auto")) {
-                    System.clearProperty("natten.cuda.rowBlocks");
+                    System.clearProperty(FORCE_PROPERTY);
                 } else {
-                    System.setProperty("natten.cuda.rowBlocks", variant);
+                    System.setProperty(FORCE_PROPERTY, variant);
                 }
-                String name = variant.equals("auto") ? c.name() : c.name() + " m" + variant;
-                double[] ms = millis(c, runs, backward && variant.equals("auto"));
+                String name = variant.equals("auto") ? c.name() : c.name() + " " + variant;
+                double[] ms;
+                try {
+                    ms = millis(c, runs, backward && variant.equals("auto"));
+                } catch (IllegalStateException e) {
+                    System.out.println(name + ": skipped (" + e.getMessage() + ")");
+                    continue;
+                }
                 double tflops = c.forwardFlops() / ms[0] / 1e9;
                 double bwdTflops = 3.5 * c.forwardFlops() / ms[1] / 1e9;
                 System.out.printf(
@@ -190,7 +202,7 @@ public final class KernelBench {
                                 ms[2]));
             }
         }
-        System.clearProperty("natten.cuda.rowBlocks");
+        System.clearProperty(FORCE_PROPERTY);
         table.forEach(System.out::println);
     }
 
