@@ -22,6 +22,10 @@ namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
 constexpr float LOG2E = 1.4426950408889634f;
+template <bool B>
+struct Flag {  // a compile-time flag passed to a generic lambda
+    static constexpr bool value = B;
+};
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile. WG: wgmma (MT = 1).
 template <typename T, int D, int NW, int MT, bool WG>
@@ -155,9 +159,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             return c * LDS + chunk * 8;
         }
     };
-    auto load_kv = [&](int j, int stage) {
-        T* dk = sK + stage * KV;
-        T* dv = sV + stage * KV;
+    // Loads key/value tile j: K to dk, V to dv (either may be null: not loaded).
+    auto load_kv = [&](int j, T* dk, T* dv) {
         if (j < nNa) {
             int kb[3];
             tile_origin(j, kb);
@@ -170,8 +173,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int pk = sKc[c];
                     bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
                     long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + kv_at(c), kg + off + chunk * 8, valid);
-                    cp_async16(dv + kv_at(c), vg + off + chunk * 8, valid);
+                    if (dk) cp_async16(dk + kv_at(c), kg + off + chunk * 8, valid);
+                    if (dv) cp_async16(dv + kv_at(c), vg + off + chunk * 8, valid);
                 }
             }
         } else {
@@ -182,15 +185,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int t = (j - nNa) * BN + c;
                     bool valid = t < p.T;
                     long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + kv_at(c), (valid ? akg : kg) + off + chunk * 8, valid);
-                    cp_async16(dv + kv_at(c), (valid ? avg : vg) + off + chunk * 8, valid);
+                    if (dk) cp_async16(dk + kv_at(c), (valid ? akg : kg) + off + chunk * 8, valid);
+                    if (dv) cp_async16(dv + kv_at(c), (valid ? avg : vg) + off + chunk * 8, valid);
                 }
             }
         }
     };
-
-    load_kv(0, 0);
-    cp_async_commit();
 
     float o[MT][D / 8][4];
     float m[MT][2], l[MT][2];
@@ -203,37 +203,196 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     }
     const float sl2 = p.scale_log2;
     const int wrow = warp * 16 * MT;  // first query row of this warp
-    uint32_t qreg[WG ? D / 16 : 1][4];  // WG: this warp's Q fragments, loaded once
 
-    for (int j = 0; j < nTiles; ++j) {
-        if (j + 1 < nTiles) {
-            load_kv(j + 1, (j + 1) & 1);
-            cp_async_commit();
-            cp_async_wait<1>();
+    // Logits of key tile j in the log2 domain for the m16 row block starting at row `row0`: masked
+    // unless the tile is inside every window of the query tile.
+    auto logits = [&](float (*s)[4], int j, int row0) {
+        bool unmasked;
+        int kb[3];
+        if (j < nNa) {
+            tile_origin(j, kb);
+            unmasked = fullQ && !hasRpb;
+#pragma unroll
+            for (int a = 0; a < 3; ++a) unmasked &= kb[a] >= inS[a] && kb[a] + p.tkv[a] <= inE[a];
         } else {
-            cp_async_wait<0>();
+            unmasked = (j - nNa + 1) * BN <= p.T;
         }
-        if constexpr (WG) wg::fence_proxy_async();  // the tiles are read by the async proxy
-        __syncthreads();
-        const T* ks = sK + (j & 1) * KV;
-        const T* vs = sV + (j & 1) * KV;
-
-        float s[MT][BN / 8][4];
-        if constexpr (WG) {
-            if (j == 0) {
+        if (unmasked) {
 #pragma unroll
-                for (int kk = 0; kk < D / 16; ++kk)
-                    ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+            for (int i = 0; i < BN / 8; ++i) {
+                s[i][0] *= sl2; s[i][1] *= sl2; s[i][2] *= sl2; s[i][3] *= sl2;
             }
-            const uint32_t kaddr = smem_addr(ks);
-            wg::fence();
+        } else if (j < nNa) {
 #pragma unroll
-            for (int kk = 0; kk < D / 16; ++kk)
-                wg::mma_rs<T, BN, 0>(&s[0][0][0], qreg[kk], wg::k_major<BN>(kaddr, kk), kk > 0);
-            wg::commit();
-            wg::wait<0>();
-            wg::fence_operands<BN / 2>(&s[0][0][0]);
+            for (int half = 0; half < 2; ++half) {
+                const int* info = sRow + (row0 + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
+                // Bit c of `keep`: tile-local key c lies in this row's window.
+                uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
+                keep >>= (lane & 3) * 2;
+                if (hasRpb) {
+                    int qi[3] = {info[6], info[7], info[8]};
+#pragma unroll
+                    for (int i = 0; i < BN / 8; ++i) {
+#pragma unroll
+                        for (int e = 0; e < 2; ++e) {
+                            float& x = s[i][half * 2 + e];
+                            if ((keep >> (i * 8 + e)) & 1) {
+                                int pk = sKc[i * 8 + (lane & 3) * 2 + e];
+                                int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
+                                x = x * sl2 + fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
+                            } else {
+                                x = -INFINITY;
+                            }
+                        }
+                    }
+                } else {
+                    apply_mask(s, half, keep, sl2);
+                }
+            }
         } else {
+            const int left = p.T - (j - nNa) * BN;
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) {
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    bool keep = i * 8 + (lane & 3) * 2 + (e & 1) < left;
+                    s[i][e] = keep ? s[i][e] * sl2 : -INFINITY;
+                }
+            }
+        }
+    };
+
+    // Online softmax of one m16 row block (rows lane/4 and lane/4 + 8): s becomes P, the running
+    // maxima and sums move; corr[half] is the factor O's rows must be rescaled by.
+    auto softmax = [&](float (*s)[4], float* mr, float* lr, float* corr) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            float mx = mr[half];
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) mx = fmaxf(mx, fmaxf(s[i][2 * half], s[i][2 * half + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            const float mu = mx == -INFINITY ? 0.f : mx;
+            corr[half] = fast_exp2(mr[half] - mu);
+            mr[half] = mx;
+            float rs = 0.f;
+#pragma unroll
+            for (int i = 0; i < BN / 8; ++i) {
+                s[i][2 * half] = fast_exp2(s[i][2 * half] - mu);
+                s[i][2 * half + 1] = fast_exp2(s[i][2 * half + 1] - mu);
+                rs += s[i][2 * half] + s[i][2 * half + 1];
+            }
+            lr[half] = lr[half] * corr[half] + rs;
+        }
+    };
+
+    // O's rows times corr, skipped for a half whose row maxima did not move in the whole warp.
+    auto rescale = [&](float (*ob)[4], const float* corr) {
+#pragma unroll
+        for (int half = 0; half < 2; ++half) {
+            if (__any_sync(0xffffffffu, corr[half] != 1.f)) {
+#pragma unroll
+                for (int i = 0; i < D / 8; ++i) {
+                    ob[i][2 * half] *= corr[half];
+                    ob[i][2 * half + 1] *= corr[half];
+                }
+            }
+        }
+    };
+
+    // Keys 16kk..16kk+15 of P (one m16 row block) as the A fragment of O += P V: the S
+    // accumulator layout of two adjacent n-blocks is the A layout of one k16.
+    auto pack_p = [&](const float (*s)[4], int kk, uint32_t* pa) {
+        pa[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+        pa[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+        pa[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+        pa[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+    };
+
+    if constexpr (WG) {
+        // Software pipeline per warpgroup: S_{j+1} = Q K_{j+1}^T is issued before O += P_j V_j, and
+        // its softmax runs while the tensor cores finish P_j V_j; O is rescaled afterwards. K_{j+2}
+        // and V_{j+1} load during iteration j, into the stages S_j and P_{j-1} V_{j-1} released.
+        auto kst = [&](int j) { return sK + (j & 1) * KV; };  // K_j's stage
+        auto vst = [&](int j) { return sV + (j & 1) * KV; };  // V_j's stage
+        load_kv(0, kst(0), nullptr);  // with Q: group 0
+        cp_async_commit();
+        load_kv(0, nullptr, vst(0));
+        if (nTiles > 1) load_kv(1, kst(1), nullptr);
+        cp_async_commit();
+        cp_async_wait<1>();
+        wg::fence_proxy_async();
+        __syncthreads();
+        uint32_t qreg[D / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+            ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * LDS + kk * 16 + (lane >> 4) * 8);
+        float s[BN / 8][4];
+        float* sf = &s[0][0];
+        float* of = &o[0][0][0];
+        auto issue_s = [&](int j) {
+            const uint32_t kaddr = smem_addr(kst(j));
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BN, 0>(sf, qreg[kk], wg::k_major<BN>(kaddr, kk), kk > 0);
+            wg::commit();
+        };
+        float corr[2];
+        wg::fence();
+        issue_s(0);
+        wg::wait<0>();
+        wg::fence_operands<BN / 2>(sf);
+        logits(s, 0, wrow);
+        softmax(s, m[0], l[0], corr);
+        // Iteration j: O += P_j V_j and, unless j is the last tile (NEXT false), S_{j+1} and its
+        // softmax. NEXT is a compile-time flag so that no wgmma sits under a run-time branch.
+        auto step = [&](int j, auto next) {
+            constexpr bool NEXT = decltype(next)::value;
+            uint32_t pa[BN / 16][4];
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; ++kk) pack_p(s, kk, pa[kk]);
+            cp_async_wait<0>();  // K_{j+1} and V_j
+            wg::fence_proxy_async();
+            __syncthreads();  // and every warp is done with S_j and P_{j-1} V_{j-1}
+            if (j + 2 < nTiles) load_kv(j + 2, kst(j + 2), nullptr);
+            if (NEXT) load_kv(j + 1, nullptr, vst(j + 1));
+            cp_async_commit();
+            wg::fence_operands<D / 2>(of);
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; ++kk) asm volatile("" : "+r"(pa[kk][0]), "+r"(pa[kk][1]), "+r"(pa[kk][2]), "+r"(pa[kk][3]));
+            wg::fence();
+            if constexpr (NEXT) issue_s(j + 1);
+            const uint32_t vaddr = smem_addr(vst(j));
+#pragma unroll
+            for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(of, pa[kk], wg::mn_major<BN>(vaddr, kk), 1);
+            wg::commit();
+            if constexpr (NEXT) {
+                wg::wait<1>();
+                wg::fence_operands<BN / 2>(sf);
+                logits(s, j + 1, wrow);
+                softmax(s, m[0], l[0], corr);
+            }
+            wg::wait<0>();
+            wg::fence_operands<D / 2>(of);
+            if constexpr (NEXT) rescale(o[0], corr);
+        };
+        for (int j = 0; j + 1 < nTiles; ++j) step(j, fwd_tc::Flag<true>{});
+        step(nTiles - 1, fwd_tc::Flag<false>{});
+    } else {
+        load_kv(0, sK, sV);
+        cp_async_commit();
+        for (int j = 0; j < nTiles; ++j) {
+            if (j + 1 < nTiles) {
+                load_kv(j + 1, sK + ((j + 1) & 1) * KV, sV + ((j + 1) & 1) * KV);
+                cp_async_commit();
+                cp_async_wait<1>();
+            } else {
+                cp_async_wait<0>();
+            }
+            __syncthreads();
+            const T* ks = sK + (j & 1) * KV;
+            const T* vs = sV + (j & 1) * KV;
+
+            float s[MT][BN / 8][4];
 #pragma unroll
             for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -254,124 +413,21 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                         mma16816<T>(s[mt][2 * nb + 1], qf[mt], bk + 2);
                     }
                 }
-        }
-        }
-
-        // Logits in the log2 domain; mask unless the tile is inside every window of the query tile.
-        bool unmasked;
-        int kb[3];
-        if (j < nNa) {
-            tile_origin(j, kb);
-            unmasked = fullQ && !hasRpb;
-#pragma unroll
-            for (int a = 0; a < 3; ++a) unmasked &= kb[a] >= inS[a] && kb[a] + p.tkv[a] <= inE[a];
-        } else {
-            unmasked = (j - nNa + 1) * BN <= p.T;
-        }
-#pragma unroll
-        for (int mt = 0; mt < MT; ++mt) {
-            if (unmasked) {
-#pragma unroll
-                for (int i = 0; i < BN / 8; ++i) {
-                    s[mt][i][0] *= sl2; s[mt][i][1] *= sl2; s[mt][i][2] *= sl2; s[mt][i][3] *= sl2;
-                }
-            } else if (j < nNa) {
-#pragma unroll
-                for (int half = 0; half < 2; ++half) {
-                    const int* info = sRow + (wrow + mt * 16 + (lane >> 2) + half * 8) * fwd_tc::ROW_INFO;
-                    // Bit c of `keep`: tile-local key c lies in this row's window.
-                    uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
-                    keep >>= (lane & 3) * 2;
-                    if (hasRpb) {
-                        int qi[3] = {info[6], info[7], info[8]};
-#pragma unroll
-                        for (int i = 0; i < BN / 8; ++i) {
-#pragma unroll
-                            for (int e = 0; e < 2; ++e) {
-                                float& x = s[mt][i][half * 2 + e];
-                                if ((keep >> (i * 8 + e)) & 1) {
-                                    int pk = sKc[i * 8 + (lane & 3) * 2 + e];
-                                    int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
-                                    x = x * sl2 + fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
-                                } else {
-                                    x = -INFINITY;
-                                }
-                            }
-                        }
-                    } else {
-                        apply_mask(s[mt], half, keep, sl2);
-                    }
-                }
-            } else {
-                const int left = p.T - (j - nNa) * BN;
-#pragma unroll
-                for (int i = 0; i < BN / 8; ++i) {
-#pragma unroll
-                    for (int e = 0; e < 4; ++e) {
-                        bool keep = i * 8 + (lane & 3) * 2 + (e & 1) < left;
-                        s[mt][i][e] = keep ? s[mt][i][e] * sl2 : -INFINITY;
-                    }
-                }
             }
 
-            // Online softmax (rows lane/4 and lane/4 + 8 of the m16 block).
 #pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                float mx = m[mt][half];
-#pragma unroll
-                for (int i = 0; i < BN / 8; ++i) mx = fmaxf(mx, fmaxf(s[mt][i][2 * half], s[mt][i][2 * half + 1]));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-                const float mu = mx == -INFINITY ? 0.f : mx;
-                const float corr = fast_exp2(m[mt][half] - mu);
-                m[mt][half] = mx;
-                float rs = 0.f;
-#pragma unroll
-                for (int i = 0; i < BN / 8; ++i) {
-                    s[mt][i][2 * half] = fast_exp2(s[mt][i][2 * half] - mu);
-                    s[mt][i][2 * half + 1] = fast_exp2(s[mt][i][2 * half + 1] - mu);
-                    rs += s[mt][i][2 * half] + s[mt][i][2 * half + 1];
-                }
-                l[mt][half] = l[mt][half] * corr + rs;
-                if (__any_sync(0xffffffffu, corr != 1.f)) {  // the row maxima moved: rescale O
-#pragma unroll
-                    for (int i = 0; i < D / 8; ++i) {
-                        o[mt][i][2 * half] *= corr;
-                        o[mt][i][2 * half + 1] *= corr;
-                    }
-                }
+            for (int mt = 0; mt < MT; ++mt) {
+                float corr[2];
+                logits(s[mt], j, wrow + mt * 16);
+                softmax(s[mt], m[mt], l[mt], corr);
+                rescale(o[mt], corr);
             }
-        }
 
-        // O += P V: the S accumulator layout of two adjacent n-blocks is the A layout of one k16.
-        if constexpr (WG) {
-            uint32_t pa[BN / 16][4];
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) {
-                pa[kk][0] = pack2<T>(s[0][2 * kk][0], s[0][2 * kk][1]);
-                pa[kk][1] = pack2<T>(s[0][2 * kk][2], s[0][2 * kk][3]);
-                pa[kk][2] = pack2<T>(s[0][2 * kk + 1][0], s[0][2 * kk + 1][1]);
-                pa[kk][3] = pack2<T>(s[0][2 * kk + 1][2], s[0][2 * kk + 1][3]);
-            }
-            const uint32_t vaddr = smem_addr(vs);
-            wg::fence_operands<D / 2>(&o[0][0][0]);
-            wg::fence();
-#pragma unroll
-            for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(&o[0][0][0], pa[kk], wg::mn_major<BN>(vaddr, kk), 1);
-            wg::commit();
-            wg::wait<0>();
-            wg::fence_operands<D / 2>(&o[0][0][0]);
-        } else {
 #pragma unroll
             for (int kk = 0; kk < BN / 16; ++kk) {
                 uint32_t pa[MT][4];
 #pragma unroll
-                for (int mt = 0; mt < MT; ++mt) {
-                    pa[mt][0] = pack2<T>(s[mt][2 * kk][0], s[mt][2 * kk][1]);
-                    pa[mt][1] = pack2<T>(s[mt][2 * kk][2], s[mt][2 * kk][3]);
-                    pa[mt][2] = pack2<T>(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
-                    pa[mt][3] = pack2<T>(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
-                }
+                for (int mt = 0; mt < MT; ++mt) pack_p(s[mt], kk, pa[mt]);
 #pragma unroll
                 for (int db = 0; db < D / 16; ++db) {
                     uint32_t bv[4];
@@ -382,9 +438,9 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                         mma16816<T>(o[mt][2 * db + 1], pa[mt], bv + 2);
                     }
                 }
+            }
+            __syncthreads();
         }
-        }
-        __syncthreads();
     }
 
     // Epilogue: normalize, write O and the natural-log LSE of valid rows.

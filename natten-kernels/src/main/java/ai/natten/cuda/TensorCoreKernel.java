@@ -105,7 +105,8 @@ final class TensorCoreKernel {
             }
             return of(family, problem, dtype, blocks);
         }
-        Family family = wgmma ? Family.WGMMA : Family.MMA;
+        // Head dim 64 on wgmma is forced-only for now: docs/perf.md (v7).
+        Family family = wgmma && d == 128 ? Family.WGMMA : Family.MMA;
         TensorCoreKernel one = of(family, problem, dtype, 1);
         TensorCoreKernel two = of(family, problem, dtype, 2);
         return two.plan.cost() * twoBlockSpeed(family, d) < one.plan.cost() ? two : one;
