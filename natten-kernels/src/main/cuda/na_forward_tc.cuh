@@ -159,8 +159,9 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             return c * LDS + chunk * 8;
         }
     };
-    // Loads key/value tile j: K to dk, V to dv (either may be null: not loaded).
-    auto load_kv = [&](int j, T* dk, T* dv) {
+    // Loads key/value tile j: K to dk if WITH_K, V to dv if WITH_V (compile-time flags).
+    auto load_kv = [&](int j, T* dk, T* dv, auto withK, auto withV) {
+        constexpr bool WITH_K = decltype(withK)::value, WITH_V = decltype(withV)::value;
         if (j < nNa) {
             int kb[3];
             tile_origin(j, kb);
@@ -173,8 +174,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int pk = sKc[c];
                     bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
                     long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
-                    if (dk) cp_async16(dk + kv_at(c), kg + off + chunk * 8, valid);
-                    if (dv) cp_async16(dv + kv_at(c), vg + off + chunk * 8, valid);
+                    if constexpr (WITH_K) cp_async16(dk + kv_at(c), kg + off + chunk * 8, valid);
+                    if constexpr (WITH_V) cp_async16(dv + kv_at(c), vg + off + chunk * 8, valid);
                 }
             }
         } else {
@@ -185,8 +186,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     int t = (j - nNa) * BN + c;
                     bool valid = t < p.T;
                     long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
-                    if (dk) cp_async16(dk + kv_at(c), (valid ? akg : kg) + off + chunk * 8, valid);
-                    if (dv) cp_async16(dv + kv_at(c), (valid ? avg : vg) + off + chunk * 8, valid);
+                    if constexpr (WITH_K) cp_async16(dk + kv_at(c), (valid ? akg : kg) + off + chunk * 8, valid);
+                    if constexpr (WITH_V) cp_async16(dv + kv_at(c), (valid ? avg : vg) + off + chunk * 8, valid);
                 }
             }
         }
@@ -315,10 +316,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         // and V_{j+1} load during iteration j, into the stages S_j and P_{j-1} V_{j-1} released.
         auto kst = [&](int j) { return sK + (j & 1) * KV; };  // K_j's stage
         auto vst = [&](int j) { return sV + (j & 1) * KV; };  // V_j's stage
-        load_kv(0, kst(0), nullptr);  // with Q: group 0
+        constexpr fwd_tc::Flag<true> yes;
+        constexpr fwd_tc::Flag<false> no;
+        load_kv(0, kst(0), nullptr, yes, no);  // with Q: group 0
         cp_async_commit();
-        load_kv(0, nullptr, vst(0));
-        if (nTiles > 1) load_kv(1, kst(1), nullptr);
+        load_kv(0, nullptr, vst(0), no, yes);
+        if (nTiles > 1) load_kv(1, kst(1), nullptr, yes, no);
         cp_async_commit();
         cp_async_wait<1>();
         wg::fence_proxy_async();
@@ -353,8 +356,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             cp_async_wait<0>();  // K_{j+1} and V_j
             wg::fence_proxy_async();
             __syncthreads();  // and every warp is done with S_j and P_{j-1} V_{j-1}
-            if (j + 2 < nTiles) load_kv(j + 2, kst(j + 2), nullptr);
-            if (NEXT) load_kv(j + 1, nullptr, vst(j + 1));
+            if (j + 2 < nTiles) load_kv(j + 2, kst(j + 2), nullptr, yes, no);
+            if constexpr (NEXT) load_kv(j + 1, nullptr, vst(j + 1), no, yes);
             cp_async_commit();
             wg::fence_operands<D / 2>(of);
 #pragma unroll
@@ -378,11 +381,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         for (int j = 0; j + 1 < nTiles; ++j) step(j, fwd_tc::Flag<true>{});
         step(nTiles - 1, fwd_tc::Flag<false>{});
     } else {
-        load_kv(0, sK, sV);
+        constexpr fwd_tc::Flag<true> both;
+        load_kv(0, sK, sV, both, both);
         cp_async_commit();
         for (int j = 0; j < nTiles; ++j) {
             if (j + 1 < nTiles) {
-                load_kv(j + 1, sK + ((j + 1) & 1) * KV, sV + ((j + 1) & 1) * KV);
+                load_kv(j + 1, sK + ((j + 1) & 1) * KV, sV + ((j + 1) & 1) * KV, both, both);
                 cp_async_commit();
                 cp_async_wait<1>();
             } else {
