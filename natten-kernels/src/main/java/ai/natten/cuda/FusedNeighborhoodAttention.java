@@ -16,10 +16,10 @@ import java.util.function.Supplier;
  * context of the device that owns {@code q}; calls return before the kernels finish.
  *
  * <p>Kernels: float16 and bfloat16 with head dims 32, 64 and 128 (and 16-byte aligned buffers) run
- * on the tensor cores (mma.sync, float32 accumulation and softmax; on Hopper GPUs the forward of
- * head dims 64 and 128 uses warpgroup MMA, wgmma); every other supported case (float32, other head
- * dims) runs a scalar kernel that is exact in float32 but slower. Head dims must be multiples of 8
- * up to 256.
+ * on the tensor cores (mma.sync, float32 accumulation and softmax; Hopper GPUs also carry forward
+ * instances on warpgroup MMA, wgmma, that tests and benchmarks can force); every other supported
+ * case (float32, other head dims) runs a scalar kernel that is exact in float32 but slower. Head
+ * dims must be multiples of 8 up to 256.
  */
 public final class FusedNeighborhoodAttention {
 

@@ -10,11 +10,13 @@ import ai.natten.core.NaProblem;
  *   <li>mma.sync ({@code m1}, {@code m2}): 4 warps of 1 or 2 m16 row blocks each, every GPU of
  *       sm_80+ and head dims 32, 64, 128;
  *   <li>wgmma ({@code wg1}, {@code wg2}): 1 or 2 warpgroups of 64 query rows each on Hopper
- *       (compute capability 9.0, the fatbin's sm_90a code) for head dims 64 and 128.
+ *       (compute capability 9.0, the fatbin's sm_90a code) for head dims 64 and 128. Measured
+ *       slower than mma.sync on every benchmark problem (docs/perf.md, v7): never chosen
+ *       automatically.
  * </ul>
  *
  * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
- * reads per product) but enlarge the halo; within a family the choice weighs the two plans'
+ * reads per product) but enlarge the halo; the automatic choice weighs the two mma.sync plans'
  * modelled work by the measured relative speed of the instances. The system property {@code
  * natten.cuda.forwardInstance} ({@code m1}, {@code m2}, {@code wg1}, {@code wg2}) forces one, for
  * tests and benchmarks.
@@ -45,14 +47,11 @@ final class TensorCoreKernel {
     }
 
     /**
-     * Time per product of the two-block instance relative to the one-block one of a family, by head
-     * dim (measured on an H100 over the KernelBench problems, docs/perf.md): the larger the head
-     * dim, the more the halved shared-memory and L2 traffic per product pays.
+     * Time per product of the 2-row-block mma.sync instance relative to the 1-row-block one, by
+     * head dim (measured on an H100 over the KernelBench problems, docs/perf.md): the larger the
+     * head dim, the more the halved shared-memory traffic per product pays.
      */
-    private static double twoBlockSpeed(Family family, int headDim) {
-        if (family == Family.WGMMA) {
-            return headDim >= 128 ? 0.8 : 0.9;
-        }
+    private static double twoRowBlockSpeed(int headDim) {
         return headDim >= 128 ? 0.8 : headDim >= 64 ? 0.92 : 1.05;
     }
 
@@ -88,12 +87,12 @@ final class TensorCoreKernel {
      */
     static TensorCoreKernel choose(NaProblem problem, DType dtype, int computeCapability) {
         int d = problem.headDim();
-        boolean wgmma = hasWgmma(d, computeCapability);
         String forced = System.getProperty(FORCE_PROPERTY);
         if (forced != null) {
             Family family = forced.startsWith(Family.WGMMA.tag) ? Family.WGMMA : Family.MMA;
             int blocks = Integer.parseInt(forced.substring(family.tag.length()));
-            if ((family == Family.WGMMA && !wgmma) || blocks < 1 || blocks > 2) {
+            boolean runs = family == Family.MMA || hasWgmma(d, computeCapability);
+            if (!runs || blocks < 1 || blocks > 2) {
                 throw new IllegalStateException(
                         FORCE_PROPERTY
                                 + "="
@@ -105,11 +104,9 @@ final class TensorCoreKernel {
             }
             return of(family, problem, dtype, blocks);
         }
-        // Head dim 64 on wgmma is forced-only for now: docs/perf.md (v7).
-        Family family = wgmma && d == 128 ? Family.WGMMA : Family.MMA;
-        TensorCoreKernel one = of(family, problem, dtype, 1);
-        TensorCoreKernel two = of(family, problem, dtype, 2);
-        return two.plan.cost() * twoBlockSpeed(family, d) < one.plan.cost() ? two : one;
+        TensorCoreKernel one = of(Family.MMA, problem, dtype, 1);
+        TensorCoreKernel two = of(Family.MMA, problem, dtype, 2);
+        return two.plan.cost() * twoRowBlockSpeed(d) < one.plan.cost() ? two : one;
     }
 
     private static TensorCoreKernel of(Family family, NaProblem problem, DType dtype, int blocks) {
