@@ -62,7 +62,8 @@ final class CompositeAttention {
         int neighbours = index.neighbours();
 
         NDArray keyIndex = onDevice(manager.create(index.keys(), new Shape(n, neighbours)), q);
-        NDArray qh = cast(q, work).reshape(b, n, kvHeads, group, d).mul(problem.scale());
+        NDArray qh =
+                Scalars.multiply(cast(q, work).reshape(b, n, kvHeads, group, d), problem.scale());
         NDArray kf = cast(k, work).reshape(b, n, kvHeads, d);
         NDArray vf = cast(v, work).reshape(b, n, kvHeads, d);
         // [B, N, K, kvHeads, D] -> keys [B, N, kvHeads, D, K], values [B, N, kvHeads, K, D]

@@ -17,6 +17,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
 import ai.natten.app.data.HostBatch;
+import ai.natten.djl.Scalars;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -136,7 +137,8 @@ public final class DataParallelTrainer implements AutoCloseable {
                     NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
                     losses[i] = sliceLoss.stopGradient();
                     predictions[i] = logits.argMax(1);
-                    collector.backward(sliceLoss.mul(share(slice, batch) * lossScale.scale()));
+                    collector.backward(
+                            Scalars.multiply(sliceLoss, share(slice, batch) * lossScale.scale()));
                 }
             }
             for (int i = 0; i < slices.size(); i++) {
