@@ -86,7 +86,14 @@ class BadInputTest {
         Path fashion = Fixtures.fashionMnist(dir.resolve("fashion"), 64, 16);
         Path labels = fashion.resolve("t10k-labels-idx1-ubyte.gz");
         Files.write(labels, new byte[] {1, 2, 3});
-        assertFails(1, labels.toString(), "train", "--fashion-mnist", fashion.toString());
+        assertFails(
+                1,
+                labels.toString(),
+                "train",
+                "--fashion-mnist",
+                fashion.toString(),
+                "--output",
+                dir.resolve("corrupt-labels-run").toString());
 
         Path existing = dir.resolve("existing");
         Files.createDirectories(existing);
@@ -120,6 +127,8 @@ class BadInputTest {
                 "--epochs",
                 "1",
                 "--warmup-epochs",
-                "0");
+                "0",
+                "--output",
+                dir.resolve("unreadable-image-run").toString());
     }
 }
