@@ -431,6 +431,8 @@ public final class ResumableAdamW {
                 List<NDArray> masterChunks = FlatArrays.views(master, chunkShapes);
                 List<NDArray> maskChunks =
                         decayMask == null ? null : FlatArrays.views(decayMask, chunkShapes);
+                // the flat arrays and their views outlive the scope: the optimizer owns them
+                NDList keep = new NDList(m, v, master);
                 for (int c = 0; c < chunkShapes.size(); c++) {
                     Chunk piece =
                             new Chunk(
@@ -439,14 +441,16 @@ public final class ResumableAdamW {
                                     masterChunks.get(c),
                                     maskChunks == null ? null : maskChunks.get(c));
                     chunks.add(piece);
-                    NDScope.unregister(piece.m(), piece.v(), piece.master());
-                    if (piece.decayMask() != null) {
-                        NDScope.unregister(piece.decayMask());
-                    }
+                    keep.addAll(List.of(piece.m(), piece.v(), piece.master()));
                 }
-                NDScope.unregister(new NDList(mViews));
-                NDScope.unregister(new NDList(vViews));
-                NDScope.unregister(new NDList(masterViews));
+                if (decayMask != null) {
+                    keep.add(decayMask);
+                    keep.addAll(maskChunks);
+                }
+                keep.addAll(mViews);
+                keep.addAll(vViews);
+                keep.addAll(masterViews);
+                NDScope.unregister(keep);
             }
         }
     }
