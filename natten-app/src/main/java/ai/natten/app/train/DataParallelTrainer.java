@@ -12,7 +12,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
-import ai.djl.training.LocalParameterServer;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
@@ -28,8 +27,9 @@ import java.util.Map;
 /**
  * Trains and evaluates a classifier Block on one or more devices (data parallel): each batch is cut
  * into contiguous slices, one per device; every device runs forward and backward on its slice with
- * its own mirror of the parameters; the gradients are summed on the first device, clipped by their
- * global L2 norm, and every mirror takes the same {@link ResumableAdamW} step.
+ * its own mirror of the parameters; the gradients, flattened into one array per device, are summed
+ * on the first device, clipped by their global L2 norm, and every mirror takes the same
+ * multi-tensor {@link ResumableAdamW} step.
  *
  * <p>Each slice's loss is weighted by its share of the batch, so the summed gradient is the full
  * batch's mean gradient whatever the device count. With {@link Precision#FP16} the loss is
@@ -43,6 +43,8 @@ public final class DataParallelTrainer implements AutoCloseable {
     private final NDManager[] managers;
     private final ParameterStore store;
     private final List<Pair<String, Parameter>> trainable = new ArrayList<>();
+    private final List<String> ids = new ArrayList<>();
+    private final List<List<NDArray>> mirrors = new ArrayList<>();
     private final ResumableAdamW optimizer;
     private final Loss loss;
     private final float clipNorm;
@@ -89,7 +91,10 @@ public final class DataParallelTrainer implements AutoCloseable {
             managers[d] = model.getNDManager().getEngine().newBaseManager(devices[d]);
         }
         this.store = new ParameterStore(model.getNDManager(), false);
-        store.setParameterServer(new LocalParameterServer(optimizer), this.devices);
+        store.setParameterServer(null, this.devices); // the optimizer is called directly
+        for (int d = 0; d < this.devices.length; d++) {
+            mirrors.add(new ArrayList<>());
+        }
         for (Pair<String, Parameter> pair : block.getParameters()) {
             Parameter parameter = pair.getValue();
             if (parameter.requiresGradient()) {
@@ -98,6 +103,7 @@ public final class DataParallelTrainer implements AutoCloseable {
                     array.setRequiresGradient(true); // parameters read from a file have none
                 }
                 trainable.add(pair);
+                ids.add(parameter.getId());
             }
             for (int d = 0; d < this.devices.length; d++) {
                 // mirrors now, never inside a step; each owned by its device's manager, since DJL
@@ -105,6 +111,9 @@ public final class DataParallelTrainer implements AutoCloseable {
                 NDArray mirror = store.getValue(parameter, this.devices[d], true);
                 if (d > 0) {
                     mirror.attach(managers[d]);
+                }
+                if (parameter.requiresGradient()) {
+                    mirrors.get(d).add(mirror);
                 }
             }
         }
@@ -165,38 +174,22 @@ public final class DataParallelTrainer implements AutoCloseable {
             scratch[d] = managers[d].newSubManager();
         }
         try {
-            List<NDArray[]> grads = new ArrayList<>();
-            NDArray squaredNorm = null;
-            for (Pair<String, Parameter> pair : trainable) {
-                NDArray[] perDevice = new NDArray[devices.length];
-                NDArray sum = gradient(pair.getValue(), 0, scratch[0]);
-                for (int d = 1; d < devices.length; d++) {
-                    NDArray other = gradient(pair.getValue(), d, scratch[d]);
-                    sum = sum.add(other.toDevice(devices[0], false));
-                }
-                perDevice[0] = sum;
-                for (int d = 1; d < devices.length; d++) {
-                    perDevice[d] = sum.toDevice(devices[d], true);
-                    perDevice[d].attach(scratch[d]);
-                }
-                grads.add(perDevice);
-                NDArray squares = sum.toType(DataType.FLOAT32, false).square().sum();
-                squaredNorm = squaredNorm == null ? squares : squaredNorm.add(squares);
+            NDArray sum = flatGradient(0, scratch[0]);
+            for (int d = 1; d < devices.length; d++) {
+                sum = sum.add(flatGradient(d, scratch[d]).toDevice(devices[0], false));
             }
+            NDArray sum32 = sum.toType(DataType.FLOAT32, false);
             float scale = lossScale.scale();
-            double norm = Math.sqrt(squaredNorm.getFloat()) / scale;
+            double norm = Math.sqrt(sum32.square().sum().getFloat()) / scale;
             boolean finite = Double.isFinite(norm);
             if (finite) {
                 double clip = clipNorm > 0 && norm > clipNorm ? clipNorm / (norm + 1e-6) : 1.0;
                 optimizer.setGradientScale((float) (clip / scale));
-                for (int i = 0; i < trainable.size(); i++) {
-                    Parameter parameter = trainable.get(i).getValue();
-                    for (int d = 0; d < devices.length; d++) {
-                        optimizer.update(
-                                parameter.getId(),
-                                store.getValue(parameter, devices[d], true),
-                                grads.get(i)[d]);
-                    }
+                optimizer.update(ids, mirrors.get(0), sum32);
+                for (int d = 1; d < devices.length; d++) {
+                    NDArray copy = sum.toDevice(devices[d], true);
+                    copy.attach(scratch[d]);
+                    optimizer.update(ids, mirrors.get(d), copy);
                 }
             }
             zeroGradients();
@@ -209,16 +202,21 @@ public final class DataParallelTrainer implements AutoCloseable {
         }
     }
 
-    private NDArray gradient(Parameter parameter, int device, NDManager scratch) {
-        NDArray gradient = store.getValue(parameter, devices[device], true).getGradient();
-        gradient.attach(scratch);
-        return gradient;
+    /** Returns one device's gradients flattened into one array owned by {@code scratch}. */
+    private NDArray flatGradient(int device, NDManager scratch) {
+        List<NDArray> gradients = new ArrayList<>(ids.size());
+        for (NDArray mirror : mirrors.get(device)) {
+            NDArray gradient = mirror.getGradient();
+            gradient.attach(scratch);
+            gradients.add(gradient);
+        }
+        return FlatArrays.concat(gradients);
     }
 
     private void zeroGradients() {
-        for (Pair<String, Parameter> pair : trainable) {
-            for (Device device : devices) {
-                JniUtils.zeroGrad((PtNDArray) store.getValue(pair.getValue(), device, true));
+        for (List<NDArray> onDevice : mirrors) {
+            for (NDArray mirror : onDevice) {
+                JniUtils.zeroGrad((PtNDArray) mirror);
             }
         }
     }
