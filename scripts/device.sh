@@ -16,6 +16,9 @@
 #                                        DJL (as djl), $APP_ARGS appended; run files to $OUT
 #                                        (bundle with MODULES including natten-app: the bundle
 #                                        then holds Debian's Fashion-MNIST idx files)
+#                                 appbench natten bench of training and inference steps
+#                                        (nat_mini, 56 px, batch 512, fused; one run per line of
+#                                        $APP_BENCH, default fp32 and fp16) on every GPU (as app)
 #                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
 #                                        instruction counts (cuobjdump of the packaged fatbin)
 #
@@ -131,6 +134,8 @@ gpu() {
                 djl_tests "$here" "$java" "$cp" "$out" || status=1 ;;
             app)
                 app_train "$here" "$java" "$out" || status=1 ;;
+            appbench)
+                app_bench "$here" "$java" "$out" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
             sass)
@@ -195,6 +200,23 @@ djl_tests() {
     return $status
 }
 
+# natten bench (training and inference steps through DJL on the GPU), once per line of
+# $APP_BENCH (default: nat_mini at 56 px, batch 512, fused, fp32 and fp16, every GPU).
+app_bench() {
+    local here="$1" java="$2" out="$3" status=0 args
+    djl_env "$here" "$out" || return 1
+    local runs="${APP_BENCH:-"--precision fp32
+--precision fp16"}"
+    while IFS= read -r args; do
+        [ -z "$args" ] && continue
+        # shellcheck disable=SC2086
+        "$java" "${DJL_OPTS[@]}" -cp "$here/lib/*" ai.natten.app.cli.NattenCommand bench \
+            --model nat_mini --image-size 56 --classes 10 --batch-size 512 --backend fused \
+            --devices gpu --mode both $args 2>&1 | tee -a "$out/app-bench.log" || status=1
+    done <<<"$runs"
+    return $status
+}
+
 # natten train on the full Fashion-MNIST through DJL on the GPU; the run's logs and plot to $OUT.
 app_train() {
     local here="$1" java="$2" out="$3" run=/tmp/natten-run data=/tmp/fashion-mnist status=0
@@ -219,5 +241,5 @@ PY
 case "${1:-}" in
     bundle) shift; bundle "$@" ;;
     gpu) shift; gpu "$@" ;;
-    *) sed -n '2,17p' "$0"; exit 2 ;;
+    *) awk 'NR > 1 && /^# DJL mode/ { exit } NR > 1' "$0"; exit 2 ;;
 esac
