@@ -12,7 +12,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -39,127 +38,83 @@ class FusedBackwardGpuTest {
         }
     }
 
-    static Stream<Arguments> explicitCases() {
-        return Stream.of(
-                Arguments.of(
-                        "1d large window",
-                        opts(b -> b.setKernelSize(127)),
-                        new int[] {500},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d interior and borders",
-                        opts(b -> b.setKernelSize(13, 17)),
-                        new int[] {40, 52},
-                        2,
-                        2,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d even kernel, stride",
-                        opts(b -> b.setKernelSize(8, 6).optStride(3, 2)),
-                        new int[] {30, 27},
-                        2,
-                        2,
-                        32,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d dilation L % d != 0",
-                        opts(b -> b.setKernelSize(5).optDilation(3, 4)),
-                        new int[] {31, 45},
-                        2,
-                        2,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d causal, stride, dilation",
-                        opts(
+    static Stream<GpuCase> explicitCases() {
+        return Stream.concat(
+                GpuCase.sharedByBothPasses(),
+                Stream.of(
+                        GpuCase.of(
+                                "1d large window",
+                                b -> b.setKernelSize(127),
+                                new int[] {500},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d even kernel, stride",
+                                b -> b.setKernelSize(8, 6).optStride(3, 2),
+                                new int[] {30, 27},
+                                2,
+                                2,
+                                32,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d causal, stride, dilation",
                                 b ->
                                         b.setKernelSize(5, 7)
                                                 .optCausal(true, false)
                                                 .optStride(2, 3)
-                                                .optDilation(2, 1)),
-                        new int[] {28, 33},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d GQA 4:1",
-                        opts(b -> b.setKernelSize(7)),
-                        new int[] {24, 24},
-                        4,
-                        1,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d rpb",
-                        opts(b -> b.setKernelSize(7, 5).optDilation(2, 1)),
-                        new int[] {18, 16},
-                        2,
-                        2,
-                        32,
-                        true,
-                        0),
-                Arguments.of(
-                        "2d rpb + additional",
-                        opts(b -> b.setKernelSize(5).optScale(0.3f)),
-                        new int[] {12, 13},
-                        2,
-                        1,
-                        64,
-                        true,
-                        4),
-                Arguments.of(
-                        "3d causal time",
-                        opts(b -> b.setKernelSize(3, 5, 7).optCausal(true, false, false)),
-                        new int[] {8, 12, 16},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "head dim 40",
-                        opts(b -> b.setKernelSize(5)),
-                        new int[] {12, 12},
-                        2,
-                        2,
-                        40,
-                        false,
-                        0));
+                                                .optDilation(2, 1),
+                                new int[] {28, 33},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d rpb",
+                                b -> b.setKernelSize(7, 5).optDilation(2, 1),
+                                new int[] {18, 16},
+                                2,
+                                2,
+                                32,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "2d rpb + additional",
+                                b -> b.setKernelSize(5).optScale(0.3f),
+                                new int[] {12, 13},
+                                2,
+                                1,
+                                64,
+                                true,
+                                4),
+                        GpuCase.of(
+                                "3d causal time",
+                                b -> b.setKernelSize(3, 5, 7).optCausal(true, false, false),
+                                new int[] {8, 12, 16},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "head dim 40",
+                                b -> b.setKernelSize(5),
+                                new int[] {12, 12},
+                                2,
+                                2,
+                                40,
+                                false,
+                                0)));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("explicitCases")
-    void explicitCasesInEveryDtype(
-            String name,
-            NaOptions options,
-            int[] spatial,
-            int heads,
-            int kvHeads,
-            int headDim,
-            boolean rpb,
-            int additional) {
-        NaProblem p =
-                NaProblem.builder()
-                        .setOptions(options)
-                        .setBatch(2)
-                        .setSpatialSize(spatial)
-                        .setHeads(heads)
-                        .optKvHeads(kvHeads)
-                        .setHeadDim(headDim)
-                        .optRpb(rpb)
-                        .optAdditionalTokens(additional)
-                        .build();
+    void explicitCasesInEveryDtype(GpuCase c) {
+        NaProblem p = c.problem();
         for (DType dtype : DType.values()) {
             GpuCheck.checkBackward(p, dtype, false, random);
             GpuCheck.checkBackward(p, dtype, true, random);
@@ -218,9 +173,5 @@ class FusedBackwardGpuTest {
                             FusedNeighborhoodAttention.backward(
                                     p, DType.BFLOAT16, noRpbGradient, false, 0));
         }
-    }
-
-    private static NaOptions opts(java.util.function.UnaryOperator<NaOptions.Builder> f) {
-        return f.apply(NaOptions.builder()).build();
     }
 }

@@ -10,7 +10,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -37,195 +36,149 @@ class FusedForwardGpuTest {
         }
     }
 
-    static Stream<Arguments> explicitCases() {
-        return Stream.of(
-                // name, options, spatial, heads, kvHeads, D, rpb, additional tokens
-                Arguments.of(
-                        "1d large window",
-                        opts(b -> b.setKernelSize(127)),
-                        new int[] {700},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "1d k = L (all borders)",
-                        opts(b -> b.setKernelSize(33)),
-                        new int[] {33},
-                        2,
-                        1,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d interior and borders",
-                        opts(b -> b.setKernelSize(13, 17)),
-                        new int[] {40, 52},
-                        2,
-                        2,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d even kernel",
-                        opts(b -> b.setKernelSize(8, 6)),
-                        new int[] {30, 27},
-                        2,
-                        2,
-                        32,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d dilation L % d != 0",
-                        opts(b -> b.setKernelSize(5).optDilation(3, 4)),
-                        new int[] {31, 45},
-                        2,
-                        2,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d stride",
-                        opts(b -> b.setKernelSize(7, 6).optStride(3, 6)),
-                        new int[] {29, 36},
-                        2,
-                        2,
-                        32,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d causal first axis",
-                        opts(b -> b.setKernelSize(9).optCausal(true, false)),
-                        new int[] {34, 30},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d causal both, stride, dilation",
-                        opts(
+    static Stream<GpuCase> explicitCases() {
+        return Stream.concat(
+                GpuCase.sharedByBothPasses(),
+                Stream.of(
+                        GpuCase.of(
+                                "1d large window",
+                                b -> b.setKernelSize(127),
+                                new int[] {700},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "1d k = L (all borders)",
+                                b -> b.setKernelSize(33),
+                                new int[] {33},
+                                2,
+                                1,
+                                64,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d even kernel",
+                                b -> b.setKernelSize(8, 6),
+                                new int[] {30, 27},
+                                2,
+                                2,
+                                32,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d stride",
+                                b -> b.setKernelSize(7, 6).optStride(3, 6),
+                                new int[] {29, 36},
+                                2,
+                                2,
+                                32,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d causal first axis",
+                                b -> b.setKernelSize(9).optCausal(true, false),
+                                new int[] {34, 30},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d causal both, stride, dilation",
                                 b ->
                                         b.setKernelSize(5, 7)
                                                 .optCausal(true)
                                                 .optStride(2, 3)
-                                                .optDilation(2, 1)),
-                        new int[] {28, 33},
-                        2,
-                        2,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d GQA 4:1",
-                        opts(b -> b.setKernelSize(7)),
-                        new int[] {24, 24},
-                        4,
-                        1,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "2d rpb",
-                        opts(b -> b.setKernelSize(7, 5).optDilation(2, 1)),
-                        new int[] {30, 26},
-                        2,
-                        2,
-                        32,
-                        true,
-                        0),
-                Arguments.of(
-                        "2d additional kv",
-                        opts(b -> b.setKernelSize(5)),
-                        new int[] {20, 22},
-                        2,
-                        1,
-                        64,
-                        false,
-                        70),
-                Arguments.of(
-                        "2d rpb + additional + scale",
-                        opts(b -> b.setKernelSize(7).optScale(0.3f)),
-                        new int[] {21, 19},
-                        2,
-                        2,
-                        128,
-                        true,
-                        5),
-                Arguments.of(
-                        "3d",
-                        opts(b -> b.setKernelSize(3, 5, 7)),
-                        new int[] {8, 12, 16},
-                        2,
-                        2,
-                        128,
-                        false,
-                        0),
-                Arguments.of(
-                        "3d causal time, dilation",
-                        opts(
+                                                .optDilation(2, 1),
+                                new int[] {28, 33},
+                                2,
+                                2,
+                                64,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "2d rpb",
+                                b -> b.setKernelSize(7, 5).optDilation(2, 1),
+                                new int[] {30, 26},
+                                2,
+                                2,
+                                32,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "2d additional kv",
+                                b -> b.setKernelSize(5),
+                                new int[] {20, 22},
+                                2,
+                                1,
+                                64,
+                                false,
+                                70),
+                        GpuCase.of(
+                                "2d rpb + additional + scale",
+                                b -> b.setKernelSize(7).optScale(0.3f),
+                                new int[] {21, 19},
+                                2,
+                                2,
+                                128,
+                                true,
+                                5),
+                        GpuCase.of(
+                                "3d",
+                                b -> b.setKernelSize(3, 5, 7),
+                                new int[] {8, 12, 16},
+                                2,
+                                2,
+                                128,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "3d causal time, dilation",
                                 b ->
                                         b.setKernelSize(3, 5, 5)
                                                 .optCausal(true, false, false)
-                                                .optDilation(1, 2, 1)),
-                        new int[] {6, 14, 11},
-                        2,
-                        1,
-                        64,
-                        false,
-                        0),
-                Arguments.of(
-                        "head dim 40",
-                        opts(b -> b.setKernelSize(5)),
-                        new int[] {12, 12},
-                        2,
-                        2,
-                        40,
-                        false,
-                        3),
-                Arguments.of(
-                        "head dim 256",
-                        opts(b -> b.setKernelSize(5)),
-                        new int[] {10, 10},
-                        1,
-                        1,
-                        256,
-                        true,
-                        0),
-                Arguments.of(
-                        "head dim 8",
-                        opts(b -> b.setKernelSize(3)),
-                        new int[] {9, 9},
-                        2,
-                        2,
-                        8,
-                        false,
-                        0));
+                                                .optDilation(1, 2, 1),
+                                new int[] {6, 14, 11},
+                                2,
+                                1,
+                                64,
+                                false,
+                                0),
+                        GpuCase.of(
+                                "head dim 40",
+                                b -> b.setKernelSize(5),
+                                new int[] {12, 12},
+                                2,
+                                2,
+                                40,
+                                false,
+                                3),
+                        GpuCase.of(
+                                "head dim 256",
+                                b -> b.setKernelSize(5),
+                                new int[] {10, 10},
+                                1,
+                                1,
+                                256,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "head dim 8",
+                                b -> b.setKernelSize(3),
+                                new int[] {9, 9},
+                                2,
+                                2,
+                                8,
+                                false,
+                                0)));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("explicitCases")
-    void explicitCasesInEveryDtype(
-            String name,
-            NaOptions options,
-            int[] spatial,
-            int heads,
-            int kvHeads,
-            int headDim,
-            boolean rpb,
-            int additional) {
-        NaProblem p =
-                NaProblem.builder()
-                        .setOptions(options)
-                        .setBatch(2)
-                        .setSpatialSize(spatial)
-                        .setHeads(heads)
-                        .optKvHeads(kvHeads)
-                        .setHeadDim(headDim)
-                        .optRpb(rpb)
-                        .optAdditionalTokens(additional)
-                        .build();
+    void explicitCasesInEveryDtype(GpuCase c) {
+        NaProblem p = c.problem();
         for (DType dtype : DType.values()) {
             GpuCheck.checkForward(p, dtype, random);
         }
@@ -296,9 +249,5 @@ class FusedForwardGpuTest {
                 .setHeadDim(headDim)
                 .optRpb(rpb)
                 .build();
-    }
-
-    private static NaOptions opts(java.util.function.UnaryOperator<NaOptions.Builder> f) {
-        return f.apply(NaOptions.builder()).build();
     }
 }
