@@ -76,39 +76,86 @@ final class GpuCheck {
     static float[][] forward(NaProblem p, DType dtype, NaReference.Inputs in) {
         int outCount = in.q().length;
         int lseCount = outCount / p.headDim();
-        try (DeviceBuffer q = DeviceBuffer.of(0, in.q(), dtype);
-                DeviceBuffer k = DeviceBuffer.of(0, in.k(), dtype);
-                DeviceBuffer v = DeviceBuffer.of(0, in.v(), dtype);
-                DeviceBuffer rpb = optional(in.rpb(), dtype);
-                DeviceBuffer ak = optional(in.additionalK(), dtype);
-                DeviceBuffer av = optional(in.additionalV(), dtype);
-                DeviceBuffer out = DeviceBuffer.allocate(0, (long) outCount * dtype.bytes());
-                DeviceBuffer lse = DeviceBuffer.allocate(0, (long) lseCount * 4)) {
-            out.fill((byte) 0xFF);
-            lse.fill((byte) 0xFF);
-            FusedNeighborhoodAttention.forward(
-                    p,
-                    dtype,
-                    q.address(),
-                    k.address(),
-                    v.address(),
-                    out.address(),
-                    lse.address(),
-                    address(rpb),
-                    address(ak),
-                    address(av),
-                    0);
+        try (DeviceInputs inputs = new DeviceInputs(in, dtype);
+                DeviceBuffer out = poisoned(outCount, dtype);
+                DeviceBuffer lse = poisoned(lseCount, DType.FLOAT32)) {
+            inputs.forward(p, out, lse);
             return new float[][] {
                 out.toFloats(outCount, dtype), lse.toFloats(lseCount, DType.FLOAT32)
             };
         }
     }
 
-    static DeviceBuffer optional(float[] values, DType dtype) {
-        return values == null ? null : DeviceBuffer.of(0, values, dtype);
+    /** The reference inputs on the GPU in one dtype (absent optional ones stay null). */
+    private static final class DeviceInputs implements AutoCloseable {
+        private final DType dtype;
+        private final DeviceBuffer[] buffers = new DeviceBuffer[6];
+
+        DeviceInputs(NaReference.Inputs in, DType dtype) {
+            this.dtype = dtype;
+            float[][] values = {
+                in.q(), in.k(), in.v(), in.rpb(), in.additionalK(), in.additionalV()
+            };
+            try {
+                for (int i = 0; i < values.length; i++) {
+                    buffers[i] = values[i] == null ? null : DeviceBuffer.of(0, values[i], dtype);
+                }
+            } catch (RuntimeException e) {
+                close();
+                throw e;
+            }
+        }
+
+        long q() {
+            return buffers[0].address();
+        }
+
+        long k() {
+            return buffers[1].address();
+        }
+
+        long v() {
+            return buffers[2].address();
+        }
+
+        long rpb() {
+            return address(buffers[3]);
+        }
+
+        long additionalK() {
+            return address(buffers[4]);
+        }
+
+        long additionalV() {
+            return address(buffers[5]);
+        }
+
+        void forward(NaProblem p, DeviceBuffer out, DeviceBuffer lse) {
+            FusedNeighborhoodAttention.forward(
+                    p,
+                    dtype,
+                    q(),
+                    k(),
+                    v(),
+                    out.address(),
+                    lse.address(),
+                    rpb(),
+                    additionalK(),
+                    additionalV(),
+                    0);
+        }
+
+        @Override
+        public void close() {
+            for (DeviceBuffer buffer : buffers) {
+                if (buffer != null) {
+                    buffer.close();
+                }
+            }
+        }
     }
 
-    static long address(DeviceBuffer buffer) {
+    private static long address(DeviceBuffer buffer) {
         return buffer == null ? 0 : buffer.address();
     }
 
@@ -135,12 +182,7 @@ final class GpuCheck {
             NaProblem p, DType dtype, NaReference.Inputs in, float[] dOut, boolean deterministic) {
         int qCount = in.q().length;
         int kvCount = in.k().length;
-        try (DeviceBuffer q = DeviceBuffer.of(0, in.q(), dtype);
-                DeviceBuffer k = DeviceBuffer.of(0, in.k(), dtype);
-                DeviceBuffer v = DeviceBuffer.of(0, in.v(), dtype);
-                DeviceBuffer rpb = optional(in.rpb(), dtype);
-                DeviceBuffer ak = optional(in.additionalK(), dtype);
-                DeviceBuffer av = optional(in.additionalV(), dtype);
+        try (DeviceInputs inputs = new DeviceInputs(in, dtype);
                 DeviceBuffer out = DeviceBuffer.allocate(0, (long) qCount * dtype.bytes());
                 DeviceBuffer lse = DeviceBuffer.allocate(0, (long) qCount / p.headDim() * 4);
                 DeviceBuffer dout = DeviceBuffer.of(0, dOut, dtype);
@@ -148,28 +190,25 @@ final class GpuCheck {
                 DeviceBuffer dk = poisoned(kvCount, dtype);
                 DeviceBuffer dv = poisoned(kvCount, dtype);
                 DeviceBuffer drpb = in.rpb() == null ? null : poisoned(in.rpb().length, dtype);
-                DeviceBuffer dak = ak == null ? null : poisoned(in.additionalK().length, dtype);
-                DeviceBuffer dav = av == null ? null : poisoned(in.additionalV().length, dtype)) {
-            FusedNeighborhoodAttention.forward(
-                    p,
-                    dtype,
-                    q.address(),
-                    k.address(),
-                    v.address(),
-                    out.address(),
-                    lse.address(),
-                    address(rpb),
-                    address(ak),
-                    address(av),
-                    0);
+                DeviceBuffer dak =
+                        in.additionalK() == null ? null : poisoned(in.additionalK().length, dtype);
+                DeviceBuffer dav =
+                        in.additionalV() == null
+                                ? null
+                                : poisoned(in.additionalV().length, dtype)) {
+            inputs.forward(p, out, lse);
             BackwardTensors t =
                     BackwardTensors.builder()
-                            .setInputs(q.address(), k.address(), v.address())
+                            .setInputs(inputs.q(), inputs.k(), inputs.v())
                             .setForward(out.address(), lse.address())
                             .setOutputGradient(dout.address())
                             .setGradients(dq.address(), dk.address(), dv.address())
-                            .optRpb(address(rpb), address(drpb))
-                            .optAdditional(address(ak), address(av), address(dak), address(dav))
+                            .optRpb(inputs.rpb(), address(drpb))
+                            .optAdditional(
+                                    inputs.additionalK(),
+                                    inputs.additionalV(),
+                                    address(dak),
+                                    address(dav))
                             .build();
             FusedNeighborhoodAttention.backward(p, dtype, t, deterministic, 0);
             return new float[][] {
