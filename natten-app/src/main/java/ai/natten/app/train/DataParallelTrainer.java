@@ -234,22 +234,34 @@ public final class DataParallelTrainer implements AutoCloseable {
         long images = 0;
         while (batches.hasNext()) {
             HostBatch batch = batches.next();
-            for (Slice slice : slices(batch)) {
-                try (NDManager stepManager = managers[slice.device()].newSubManager()) {
-                    NDArray logits =
+            List<Slice> slices = slices(batch);
+            List<NDManager> stepManagers = new ArrayList<>();
+            try {
+                // every device's forward is queued before anything is read back
+                NDArray[] losses = new NDArray[slices.size()];
+                NDArray[] logits = new NDArray[slices.size()];
+                for (int i = 0; i < slices.size(); i++) {
+                    Slice slice = slices.get(i);
+                    NDManager stepManager = managers[slice.device()].newSubManager();
+                    stepManagers.add(stepManager);
+                    logits[i] =
                             block.forward(
                                             store,
                                             new NDList(images(stepManager, batch, slice)),
                                             false)
                                     .singletonOrThrow();
                     NDArray labels = stepManager.create(slice.labels());
-                    lossSum +=
-                            loss.evaluate(new NDList(labels), new NDList(logits)).getFloat()
-                                    * slice.size();
-                    long[] hits = TopK.hits(logits, slice.labels(), 1, 5);
+                    losses[i] = loss.evaluate(new NDList(labels), new NDList(logits[i]));
+                }
+                for (int i = 0; i < slices.size(); i++) {
+                    Slice slice = slices.get(i);
+                    lossSum += losses[i].getFloat() * slice.size();
+                    long[] hits = TopK.hits(logits[i], slice.labels(), 1, 5);
                     top1 += hits[0];
                     top5 += hits[1];
                 }
+            } finally {
+                stepManagers.forEach(NDManager::close);
             }
             images += batch.size();
         }
