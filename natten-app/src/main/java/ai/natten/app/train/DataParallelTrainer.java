@@ -127,10 +127,9 @@ public final class DataParallelTrainer implements AutoCloseable {
      */
     public StepResult trainStep(HostBatch batch) {
         List<Slice> slices = slices(batch);
-        List<NDManager> stepManagers = new ArrayList<>();
         double lossSum = 0;
         long correct = 0;
-        try {
+        try (SliceManagers sliceManagers = new SliceManagers()) {
             NDArray[] losses = new NDArray[slices.size()];
             NDArray[] predictions = new NDArray[slices.size()];
             // Every slice's forward and backward is queued before anything is read back, so the
@@ -138,8 +137,7 @@ public final class DataParallelTrainer implements AutoCloseable {
             try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
                 for (int i = 0; i < slices.size(); i++) {
                     Slice slice = slices.get(i);
-                    NDManager stepManager = managers[slice.device()].newSubManager();
-                    stepManagers.add(stepManager);
+                    NDManager stepManager = sliceManagers.open(slice);
                     NDList input = new NDList(images(stepManager, batch, slice));
                     NDArray labels = stepManager.create(slice.labels());
                     NDArray logits = block.forward(store, input, true).singletonOrThrow();
@@ -158,8 +156,6 @@ public final class DataParallelTrainer implements AutoCloseable {
                     correct += predicted[row] == slice.labels()[row] ? 1 : 0;
                 }
             }
-        } finally {
-            stepManagers.forEach(NDManager::close);
         }
         return applyGradients(lossSum, correct);
     }
@@ -235,15 +231,13 @@ public final class DataParallelTrainer implements AutoCloseable {
         while (batches.hasNext()) {
             HostBatch batch = batches.next();
             List<Slice> slices = slices(batch);
-            List<NDManager> stepManagers = new ArrayList<>();
-            try {
+            try (SliceManagers sliceManagers = new SliceManagers()) {
                 // every device's forward is queued before anything is read back
                 NDArray[] losses = new NDArray[slices.size()];
                 NDArray[] logits = new NDArray[slices.size()];
                 for (int i = 0; i < slices.size(); i++) {
                     Slice slice = slices.get(i);
-                    NDManager stepManager = managers[slice.device()].newSubManager();
-                    stepManagers.add(stepManager);
+                    NDManager stepManager = sliceManagers.open(slice);
                     logits[i] =
                             block.forward(
                                             store,
@@ -260,8 +254,6 @@ public final class DataParallelTrainer implements AutoCloseable {
                     top1 += hits[0];
                     top5 += hits[1];
                 }
-            } finally {
-                stepManagers.forEach(NDManager::close);
             }
             images += batch.size();
         }
@@ -332,6 +324,23 @@ public final class DataParallelTrainer implements AutoCloseable {
             names.put(pair.getValue().getId(), pair.getKey());
         }
         return names;
+    }
+
+    /** The managers of one batch's slices, closed together once the results are read back. */
+    private final class SliceManagers implements AutoCloseable {
+        private final List<NDManager> open = new ArrayList<>();
+
+        /** Returns a new manager on the slice's device, closed with this one. */
+        NDManager open(Slice slice) {
+            NDManager manager = managers[slice.device()].newSubManager();
+            open.add(manager);
+            return manager;
+        }
+
+        @Override
+        public void close() {
+            open.forEach(NDManager::close);
+        }
     }
 
     /** A device's contiguous part of a batch: images {@code [from, to)} and their labels. */
