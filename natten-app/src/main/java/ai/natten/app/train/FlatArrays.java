@@ -36,17 +36,25 @@ final class FlatArrays {
      * view): writing into {@code flat} in place changes the views, and the other way round.
      */
     static List<NDArray> views(NDArray flat, List<Shape> shapes) {
+        NDList pieces = flat.split(splitPoints(shapes));
+        List<NDArray> views = new ArrayList<>(shapes.size());
+        for (int i = 0; i < shapes.size(); i++) {
+            views.add(pieces.get(i).reshape(shapes.get(i)));
+        }
+        return views;
+    }
+
+    /**
+     * Returns where a flat array of arrays of these shapes is cut: the running element counts after
+     * each shape but the last (what {@code NDArray.split(long[])} takes).
+     */
+    static long[] splitPoints(List<Shape> shapes) {
         long[] points = new long[shapes.size() - 1];
         long offset = 0;
         for (int i = 0; i < points.length; i++) {
             offset += shapes.get(i).size();
             points[i] = offset;
         }
-        NDList pieces = flat.split(points);
-        List<NDArray> views = new ArrayList<>(shapes.size());
-        for (int i = 0; i < shapes.size(); i++) {
-            views.add(pieces.get(i).reshape(shapes.get(i)));
-        }
-        return views;
+        return points;
     }
 }

@@ -320,18 +320,15 @@ public final class ResumableAdamW {
             }
             this.ids = List.copyOf(ids);
             this.weights = List.copyOf(weights);
-            this.splitPoints = new long[ids.size() - 1];
-            long offset = 0;
+            List<Shape> shapes = new ArrayList<>();
             Map<Integer, List<Integer>> byStep = new LinkedHashMap<>();
             for (int i = 0; i < ids.size(); i++) {
-                offset += weights.get(i).size();
-                if (i < splitPoints.length) {
-                    splitPoints[i] = offset;
-                }
+                shapes.add(weights.get(i).getShape());
                 Saved s = saved.get(ids.get(i));
                 byStep.computeIfAbsent(s == null ? 0 : s.step(), k -> new ArrayList<>()).add(i);
             }
-            this.size = offset;
+            this.splitPoints = FlatArrays.splitPoints(shapes);
+            this.size = shapes.stream().mapToLong(Shape::size).sum();
             this.groupOf = new Group[ids.size()];
             for (Map.Entry<Integer, List<Integer>> entry : byStep.entrySet()) {
                 int[] members = entry.getValue().stream().mapToInt(Integer::intValue).toArray();
