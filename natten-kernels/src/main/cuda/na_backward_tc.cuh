@@ -1,12 +1,14 @@
-// Tensor-core backward (every dtype through MmaOps, head dims with an instance; no rpb, no
-// additional tokens: those take the scalar backward). Two deterministic kernels, each recomputing P = exp2(S - LSE) tile by
-// tile from Q, K and the forward's LSE, never storing it:
+// Tensor-core backward (every dtype through MmaOps, head dims with an instance; no additional
+// tokens: those take the scalar backward). Two kernels, each recomputing P = exp2(S - LSE) tile by
+// tile from Q, K (plus the relative positional bias, RPB instances) and the forward's LSE, never
+// storing it:
 //   bwd_dq_tc:   one CTA per query box (as the forward): dQ = scale * sum_tiles dS K,
-//                dS = P * (dO V^T - delta).
+//                dS = P * (dO V^T - delta). RPB with p.drpb set: also d rpb = sum dS per table
+//                entry, by float32 atomics (below).
 //   bwd_dkdv_tc: one CTA per key/value box and kv head, iterating the query boxes of every query
 //                head of the group that cover the box's inverse neighbourhood (per axis a range,
 //                since window bounds are monotonic): dV = sum P^T dO, dK = scale * sum dS^T Q.
-// No atomics: every gradient element is summed by one thread in a fixed order.
+// dQ, dK and dV without atomics: every element is summed by one thread in a fixed order.
 #pragma once
 #include "na_backward_simple.cuh"
 #include "na_mma.cuh"
@@ -14,7 +16,9 @@
 namespace bwd_tc {
 constexpr int BT = 64;  // rows of every tile (4 warps x 16)
 constexpr int NT = 128;
-constexpr float LOG2E = 1.4426950408889634f;
+// Largest bias table per head (floats) that bwd_dq_tc sums in shared memory before adding it to
+// p.drpb; larger tables take global atomics per element. Java mirrors it (BackwardLaunch).
+constexpr int RPB_SHARED_FLOATS = 4096;
 
 // Shared row stride of a tile of rows of `elems` elements: padded by one 16-byte chunk.
 template <typename T, int elems>
@@ -88,10 +92,30 @@ __device__ __forceinline__ void store_acc(T* dst, float (*acc)[4], int wrow, int
             *reinterpret_cast<Pair2<T>*>(row + i * 8) = pair2<T>(acc[i][2 * half] * scale, acc[i][2 * half + 1] * scale);
     }
 }
+
+// table[bias entry within a head] += dS of the kept elements of a row half (query group coords
+// row; key c at tile-local packed[c] of the tile at origin). `keep` pre-shifted as in apply_mask.
+__device__ __forceinline__ void add_drpb(float* table, const float (*ds)[4], int half, uint64_t keep, const NaParams& p,
+                                         const int* row, const int* origin, const int* packed, int lane) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            if ((keep >> (i * 8 + e)) & 1) {
+                int col[3];
+                tile_coords(origin, packed[i * 8 + (lane & 3) * 2 + e], col);
+                atomicAdd(table + rpb_index(p, 0, row, col), ds[i][half * 2 + e]);
+            }
+        }
+    }
+}
 }  // namespace bwd_tc
 
-// p.tq: the query box; p.tkv: the key box; p.tiles: query boxes per axis.
-template <typename T, int D>
+// p.tq: the query box; p.tkv: the key box; p.tiles: query boxes per axis. RPB: the bias is added
+// to S as in the forward; with p.drpb (a zeroed float32 accumulator, the non-deterministic mode)
+// each CTA sums dS per entry of its head's table in shared memory (RPB_SHARED_FLOATS at most, else
+// straight into p.drpb) and adds the nonzero entries to p.drpb by atomics.
+template <typename T, int D, bool RPB>
 __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     using namespace bwd_tc;
     constexpr int LDS = lds<T, D>;
@@ -103,6 +127,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sV + 2 * BT * LDS);  // [BT][6] window per query row
     int* sKc = sRow + BT * 6;
     int* sKoff = sKc + BT;
+    float* sBias = reinterpret_cast<float*>(sKoff + BT);  // RPB with p.drpb: [perHead] if it fits
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -148,6 +173,12 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
+    const int perHead = (2 * p.ks[0] - 1) * (2 * p.ks[1] - 1) * (2 * p.ks[2] - 1);
+    const bool sumDrpb = RPB && p.drpb != nullptr;
+    const bool sharedDrpb = perHead <= RPB_SHARED_FLOATS;
+    float* gDrpb = static_cast<float*>(p.drpb) + h * perHead;
+    if (sumDrpb && sharedDrpb)
+        for (int e = tid; e < perHead; e += NT) sBias[e] = 0.f;
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
@@ -186,12 +217,13 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
 
     const int wrow = warp * 16;
     float lse2[2], delta[2];
+    int qc[2][3];  // group coordinates of this thread's two query rows
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
         const int r = wrow + (lane >> 2) + half * 8;
-        const bool ok = qok(r);
+        const bool ok = qvalid(r, qc[half]);
         const long long row = qrow(r);
-        lse2[half] = ok ? p.lse[row] * LOG2E : 0.f;
+        lse2[half] = ok ? p.lse[row] * kLog2e : 0.f;
         delta[half] = ok ? p.delta[row] : 0.f;
     }
     float dq[D / 8][4];
@@ -216,8 +248,12 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         tile_origin(j, kb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-            uint64_t keep = box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, kb, p.tkv, span, comb);
-            apply_mask(s, half, keep >> ((lane & 3) * 2), p.scale_log2);
+            const uint64_t keep =
+                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
+            if constexpr (RPB)
+                apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc[half], kb, sKc, lane);
+            else
+                apply_mask(s, half, keep, p.scale_log2);
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
 #pragma unroll
@@ -226,19 +262,33 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
                     s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta[half]);  // dS
                 }
             }
+            if (sumDrpb) {
+                if (sharedDrpb)
+                    add_drpb(sBias, s, half, keep, p, qc[half], kb, sKc, lane);
+                else
+                    add_drpb(gDrpb, s, half, keep, p, qc[half], kb, sKc, lane);
+            }
         }
         gemm_pb<T, D>(dq, s, ks, lane);
         __syncthreads();
     }
     store_acc<T, D>(static_cast<T*>(p.dq), dq, wrow, lane, p.scale, qok, [&](int r) { return qrow(r) * D; });
+    if (sumDrpb && sharedDrpb) {  // the loop's last barrier ordered every shared atomic before this
+        for (int e = tid; e < perHead; e += NT) {
+            const float v = sBias[e];
+            if (v != 0.f) atomicAdd(gDrpb + e, v);
+        }
+    }
 }
 
 // p.tq: the key box of the CTA; p.tkv: the query box iterated; p.tiles: key boxes per axis.
 // FUSED_DQ (the default, non-deterministic mode): also dQ += dS K for every visited query tile,
 // by float32 atomics into the accumulator p.dq (float*, zeroed; scaled and converted afterwards).
-template <typename T, int D, bool FUSED_DQ>
+// RPB: the bias is added to S^T as in the forward (never with FUSED_DQ: bwd_dq_tc sums d rpb).
+template <typename T, int D, bool FUSED_DQ, bool RPB>
 __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     using namespace bwd_tc;
+    static_assert(!(FUSED_DQ && RPB), "with rpb, dq and its bias gradient take bwd_dq_tc");
     constexpr int LDS = lds<T, D>;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sK = reinterpret_cast<T*>(smem);
@@ -333,7 +383,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         load_rows<T, D>(sO + stage * BT * LDS, static_cast<const T*>(p.dout), ok, [&](int c) { return row(c) * D; });
         for (int c = tid; c < BT; c += NT) {
             bool v = ok(c);
-            sLse[stage * BT + c] = v ? p.lse[row(c)] * LOG2E : 0.f;
+            sLse[stage * BT + c] = v ? p.lse[row(c)] * kLog2e : 0.f;
             sDelta[stage * BT + c] = v ? p.delta[row(c)] : 0.f;
         }
     };
@@ -341,6 +391,9 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     cp_async_commit();
 
     const int wrow = warp * 16;
+    int kc[2][3];  // group coordinates of this thread's two key rows
+#pragma unroll
+    for (int half = 0; half < 2; ++half) kvalid(wrow + (lane >> 2) + half * 8, kc[half]);
     float dk[D / 8][4], dv[D / 8][4];
 #pragma unroll
     for (int i = 0; i < D / 8; ++i) {
@@ -367,8 +420,12 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         tile_origin(j, qb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-            uint64_t keep = box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, qb, p.tkv, span, comb);
-            apply_mask(s, half, keep >> ((lane & 3) * 2), p.scale_log2);
+            const uint64_t keep =
+                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
+            if constexpr (RPB)
+                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, hk * group + j / nQ, kc[half], qb, sQc, lane);
+            else
+                apply_mask(s, half, keep, p.scale_log2);
 #pragma unroll
             for (int i = 0; i < 8; ++i) {
 #pragma unroll

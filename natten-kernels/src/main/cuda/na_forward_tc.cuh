@@ -15,7 +15,6 @@
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
-constexpr float LOG2E = 1.4426950408889634f;
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
 template <typename T, int D, int NW, int MT>
@@ -248,21 +247,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
                     uint64_t keep = box_mask(info, kb, p.tkv, span, comb);
                     keep >>= (lane & 3) * 2;
                     if (hasRpb) {
-                        int qi[3] = {info[6], info[7], info[8]};
-#pragma unroll
-                        for (int i = 0; i < BN / 8; ++i) {
-#pragma unroll
-                            for (int e = 0; e < 2; ++e) {
-                                float& x = s[mt][i][half * 2 + e];
-                                if ((keep >> (i * 8 + e)) & 1) {
-                                    int pk = sKc[i * 8 + (lane & 3) * 2 + e];
-                                    int kj[3] = {kb[0] + (pk & 255), kb[1] + ((pk >> 8) & 255), kb[2] + (pk >> 16)};
-                                    x = x * sl2 + fwd_tc::LOG2E * to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, qi, kj)]);
-                                } else {
-                                    x = -INFINITY;
-                                }
-                            }
-                        }
+                        const int qi[3] = {info[6], info[7], info[8]};
+                        apply_mask_rpb<T, false>(s[mt], half, keep, sl2, p, h, qi, kb, sKc, lane);
                     } else {
                         apply_mask(s[mt], half, keep, sl2);
                     }

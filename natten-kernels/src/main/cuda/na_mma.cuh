@@ -244,3 +244,37 @@ __device__ __forceinline__ void apply_mask(float (*s)[4], int half, uint64_t kee
         }
     }
 }
+
+constexpr float kLog2e = 1.4426950408889634f;
+
+// Group coordinates of the element packed as (c0 | c1 << 8 | c2 << 16) (tile-local coordinates, as
+// the kernels' key and query tables hold them) of a tile at origin.
+__device__ __forceinline__ void tile_coords(const int* origin, int packed, int* x) {
+    x[0] = origin[0] + (packed & 255);
+    x[1] = origin[1] + ((packed >> 8) & 255);
+    x[2] = origin[2] + (packed >> 16);
+}
+
+// apply_mask plus the relative positional bias of head h (log2 domain) on the kept elements. The
+// row's group coordinates are `row`; column c sits at tile-local packed[c] of the tile at origin.
+// Rows are queries and columns keys (S), or with ROWS_ARE_KEYS the reverse (S^T).
+template <typename T, bool ROWS_ARE_KEYS>
+__device__ __forceinline__ void apply_mask_rpb(float (*s)[4], int half, uint64_t keep, float sl2,
+                                               const NaParams& p, int h, const int* row,
+                                               const int* origin, const int* packed, int lane) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            float& x = s[i][half * 2 + e];
+            if ((keep >> (i * 8 + e)) & 1) {
+                int col[3];
+                tile_coords(origin, packed[i * 8 + (lane & 3) * 2 + e], col);
+                const int idx = ROWS_ARE_KEYS ? rpb_index(p, h, col, row) : rpb_index(p, h, row, col);
+                x = x * sl2 + kLog2e * to_float(static_cast<const T*>(p.rpb)[idx]);
+            } else {
+                x = -INFINITY;
+            }
+        }
+    }
+}
