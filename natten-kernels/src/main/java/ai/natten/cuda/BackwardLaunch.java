@@ -46,16 +46,61 @@ final class BackwardLaunch {
      */
     private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
 
-    /** Whether the default mode fuses dq into the key/value kernel (tensor-core path). */
+    /**
+     * Largest bias table per head (floats) that the tensor-core dq kernel sums in shared memory
+     * before its atomics into the accumulator ({@code bwd_tc::RPB_SHARED_FLOATS}): 16 KB, a small
+     * fraction of the kernel's tiles. Larger tables (e.g. 3-D kernels of 17 and more) take one
+     * global atomic per (query, key) pair.
+     */
+    static final int RPB_SHARED_FLOATS = 4096;
+
+    /**
+     * Whether the default mode fuses dq into the key/value kernel (tensor-core path). Never with
+     * rpb: the separate dq kernel is the one place that visits each (query, key) pair once, so it
+     * sums the bias gradient.
+     */
     static boolean fusesDq(NaProblem p, boolean deterministic) {
-        return !deterministic && tensorCoreCandidate(p) && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+        return !deterministic
+                && tensorCoreCandidate(p)
+                && !p.hasRpb()
+                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
     static boolean tensorCoreCandidate(NaProblem p) {
-        return TensorCoreKernel.hasInstance(p.headDim())
-                && !p.hasRpb()
-                && p.additionalTokens() == 0;
+        return TensorCoreKernel.hasInstance(p.headDim()) && p.additionalTokens() == 0;
+    }
+
+    /** Shared memory of the tensor-core dq kernel: Q, dO, two K/V stages, tables, bias table. */
+    static int dqSharedBytes(NaProblem p, DType dtype, boolean deterministic) {
+        int bytes = tileBytes(p, dtype) + 2048;
+        int table = p.hasRpb() ? p.rpbSizePerHead() : 0;
+        return !deterministic && table <= RPB_SHARED_FLOATS ? bytes + 4 * table : bytes;
+    }
+
+    /** The C name of the tensor-core dq kernel for the problem (bias-adding with rpb). */
+    static String dqKernel(NaProblem p, DType dtype) {
+        return tensorCoreKernel("dq", p, dtype);
+    }
+
+    /** The C name of the tensor-core dk/dv kernel without fused dq (bias-adding with rpb). */
+    static String dkdvKernel(NaProblem p, DType dtype) {
+        return tensorCoreKernel("dkdv", p, dtype);
+    }
+
+    private static String tensorCoreKernel(String what, NaProblem p, DType dtype) {
+        return "na_bwd_"
+                + what
+                + (p.hasRpb() ? "_rpb" : "")
+                + "_tc_"
+                + dtype.kernelSuffix()
+                + "_d"
+                + p.headDim();
+    }
+
+    /** Six 64-row tiles of padded head-dim rows, the operands of either tensor-core kernel. */
+    private static int tileBytes(NaProblem p, DType dtype) {
+        return 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
     }
 
     void run() {
@@ -88,6 +133,13 @@ final class BackwardLaunch {
         long accumulator = workspace + 4 * rows;
         KernelParams params = base().set(Slot.DELTA, delta);
         launchRows("na_bwd_delta_", rows, params);
+        boolean rpbAtomics = p.hasRpb() && !deterministic;
+        if (rpbAtomics) {
+            memsetZero(
+                    accumulator, (long) p.heads() * p.rpbSizePerHead(), "rpb gradient accumulator");
+        }
+        KernelParams dqParams =
+                base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAtomics ? accumulator : 0);
         boolean tensorCores =
                 tensorCoreCandidate(p)
                         && FusedNeighborhoodAttention.aligned16(
@@ -97,16 +149,16 @@ final class BackwardLaunch {
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
-            int shared = 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
+            int shared = tileBytes(p, dtype);
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
             if (!fusesDq(p, deterministic)) {
                 launch(
-                        "na_bwd_dq_tc_" + suffix,
+                        dqKernel(p, dtype),
                         new int[] {grid, p.heads(), p.batch()},
-                        shared + 2048,
-                        params,
+                        dqSharedBytes(p, dtype, deterministic),
+                        dqParams.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
                         plan);
-                launch("na_bwd_dkdv_tc_" + suffix, kvGrid, shared + 3072, params, plan);
+                launch(dkdvKernel(p, dtype), kvGrid, shared + 3072, params, plan);
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");
@@ -122,17 +174,7 @@ final class BackwardLaunch {
                 convert(t.dq, accumulator, elements, p.scale(), "dq");
             }
         } else {
-            boolean rpbAtomics = p.hasRpb() && !deterministic;
-            if (rpbAtomics) {
-                memsetZero(
-                        accumulator,
-                        (long) p.heads() * p.rpbSizePerHead(),
-                        "rpb gradient accumulator");
-            }
-            launchRows(
-                    "na_bwd_dq_simple_",
-                    rows,
-                    base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAtomics ? accumulator : 0));
+            launchRows("na_bwd_dq_simple_", rows, dqParams);
             launchRows("na_bwd_dkdv_simple_", (long) p.batch() * p.tokens() * p.kvHeads(), params);
         }
         if (p.additionalTokens() > 0) {

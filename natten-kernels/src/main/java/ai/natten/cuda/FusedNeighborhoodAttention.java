@@ -123,8 +123,9 @@ public final class FusedNeighborhoodAttention {
     /**
      * Returns the workspace bytes {@link #backward} needs: float32 {@code delta = rowsum(dOut *
      * out)} {@code [B, *spatial, heads]}; in the default (non-deterministic) mode also a float32 dq
-     * accumulator {@code [B, *spatial, heads, D]} on the tensor-core path, or a float32
-     * bias-gradient accumulator when the problem has rpb.
+     * accumulator {@code [B, *spatial, heads, D]} where dq is fused into the key/value kernel
+     * (tensor-core path, head dim 32, no rpb), or a float32 bias-gradient accumulator {@code
+     * [heads, *rpb table]} when the problem has rpb (either path).
      */
     public static long backwardWorkspaceBytes(
             NaProblem problem, DType dtype, boolean deterministic) {
@@ -144,18 +145,28 @@ public final class FusedNeighborhoodAttention {
      * {@code out} and {@code lse}. Attention weights are recomputed tile by tile, never stored.
      *
      * <p>Modes. Both compute dk and dv (and the additional-token gradients) without atomics: on the
-     * tensor-core path (head dims 32/64/128, no rpb, no additional tokens) one kernel per key/value
-     * tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv in registers.
-     * They differ in dq and the bias gradient. The default ({@code deterministic = false}) takes
-     * the faster measured option, which may use float32 atomics: at head dim 32 the key/value
-     * kernel also adds its share of dq to a float32 accumulator by atomics (5 instead of 7 matrix
-     * products per tile pair); at 64 and 128 the atomics cost more than they save, so dq gets its
-     * own pass over query tiles that recomputes the weights (no atomics); the scalar path
-     * accumulates the bias gradient by atomics. Atomics make the summation order, so the last bits,
-     * vary from run to run. With {@code deterministic = true} dq always takes the separate pass and
-     * the bias gradient is summed per entry in a fixed order (slower with rpb); every gradient is
-     * then bitwise reproducible. The default favours speed because training tolerates reordering
-     * noise far below bf16 resolution.
+     * tensor-core path (head dims 32/64/128, with or without rpb, no additional tokens) one kernel
+     * per key/value tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv
+     * in registers. They differ in dq and the bias gradient. The default ({@code deterministic =
+     * false}) takes the faster measured option, which may use float32 atomics: at head dim 32
+     * without rpb the key/value kernel also adds its share of dq to a float32 accumulator by
+     * atomics (5 instead of 7 matrix products per tile pair); at 64 and 128 the atomics cost more
+     * than they save, so dq gets its own pass over query tiles that recomputes the weights (no
+     * atomics). With rpb dq always takes that pass, the one kernel that visits each (query, key)
+     * pair exactly once: it also sums the bias gradient, per CTA in shared memory (tables of up to
+     * 4096 entries per head, else straight to global memory), then into a float32 accumulator by
+     * atomics; the scalar path (other head dims, additional tokens) accumulates it by atomics per
+     * pair. Atomics make the summation order, so the last bits, vary from run to run.
+     *
+     * <p>With {@code deterministic = true} dq always takes the separate pass (tensor cores where
+     * the head dim has an instance, with rpb too) and the bias gradient comes from a separate
+     * kernel that sums each table entry over every query in a fixed order. That kernel recomputes
+     * each weight by scalar dot products, so with rpb the deterministic mode is much slower than
+     * the default; it is kept because it is simple and proven, and a per-CTA partial table in
+     * shared memory cannot be ordered without giving up its shared atomics (a fixed-order per-CTA
+     * reduction into a global [CTA, table] workspace is the faster alternative, not done). Every
+     * gradient is then bitwise reproducible. The default favours speed because training tolerates
+     * reordering noise far below bf16 resolution.
      *
      * @param problem the problem of the forward call
      * @param dtype element type of every tensor but {@code lse}
