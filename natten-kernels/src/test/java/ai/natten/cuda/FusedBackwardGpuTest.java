@@ -74,11 +74,47 @@ class FusedBackwardGpuTest {
                                 false,
                                 0),
                         GpuCase.of(
-                                "2d rpb",
+                                "2d rpb, dilation (tensor cores, d32)",
                                 b -> b.setKernelSize(7, 5).optDilation(2, 1),
                                 new int[] {18, 16},
                                 2,
                                 2,
+                                32,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "1d rpb, dilation (tensor cores, d128)",
+                                b -> b.setKernelSize(13).optDilation(3),
+                                new int[] {200},
+                                2,
+                                2,
+                                128,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "2d rpb, stride, GQA 2:1 (tensor cores, d64)",
+                                b -> b.setKernelSize(7, 9).optStride(2, 3),
+                                new int[] {20, 27},
+                                4,
+                                2,
+                                64,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "3d rpb, dilation (tensor cores, d128)",
+                                b -> b.setKernelSize(3, 5, 7).optDilation(1, 2, 1),
+                                new int[] {6, 13, 14},
+                                2,
+                                2,
+                                128,
+                                true,
+                                0),
+                        GpuCase.of(
+                                "3d rpb, table over the shared budget (global atomics, d32)",
+                                b -> b.setKernelSize(9, 9, 17),
+                                new int[] {9, 11, 17},
+                                1,
+                                1,
                                 32,
                                 true,
                                 0),
@@ -124,8 +160,8 @@ class FusedBackwardGpuTest {
     @ParameterizedTest
     @EnumSource(DType.class)
     void deterministicModeIsBitwiseReproducible(DType dtype) {
-        // with rpb: scalar kernels and the ordered bias gradient; without: tensor cores for
-        // fp16/bf16
+        // with rpb: tensor-core dq and dk/dv plus the ordered bias gradient; without: tensor
+        // cores only
         for (boolean rpb : new boolean[] {true, false}) {
             NaProblem p =
                     NaProblem.builder()
