@@ -19,8 +19,9 @@
 #                                 appbench natten bench of training and inference steps
 #                                        (nat_mini, 56 px, batch 512, fused; one run per line of
 #                                        $APP_BENCH, default fp32 and fp16) on every GPU (as app)
-#                                 sass   per sm_90a kernel: HMMA, LDSM and local-memory (LDL/STL)
-#                                        instruction counts (cuobjdump of the packaged fatbin)
+#                                 sass   per sm_90a kernel: HMMA, LDSM, local-memory (LDL/STL) and
+#                                        shared-atomic (ATOMS, of them CAS loops) instruction counts
+#                                        (cuobjdump of the packaged fatbin)
 #
 # DJL mode: DJL's published JNI is built for libtorch 2.7.1, the device runs torch 2.11, so the step
 # needs DJL's JNI (libdjl_torch.so) and the natten engine extension (libnatten_djl_torch.so) built
@@ -142,9 +143,9 @@ gpu() {
                 python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
                     "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
                 PATH="$PATH:/usr/local/cuda/bin" cuobjdump -sass -arch sm_90a /tmp/natten.fatbin | awk '
-                    /Function :/ { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l; f = $3; h = m = l = 0 }
-                    /HMMA/ { h++ } /LDSM/ { m++ } /LDL|STL/ { l++ }
-                    END { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d\n", f, h, m, l }' \
+                    /Function :/ { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d  ATOMS %3d (CAS %d)\n", f, h, m, l, a, c; f = $3; h = m = l = a = c = 0 }
+                    /HMMA/ { h++ } /LDSM/ { m++ } /LDL|STL/ { l++ } /ATOMS/ { a++ } /ATOMS\.CAS/ { c++ }
+                    END { if (f) printf "%-32s HMMA %5d  LDSM %5d  LDL/STL %4d  ATOMS %3d (CAS %d)\n", f, h, m, l, a, c }' \
                     | tee "$out/sass.txt" || status=1 ;;
             *) echo "unknown step $step" >&2; status=2 ;;
         esac

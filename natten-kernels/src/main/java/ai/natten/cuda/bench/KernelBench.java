@@ -15,7 +15,8 @@ import java.util.Locale;
 /**
  * Benchmarks the fused kernels on the problem set of {@code shared/bench/peer_flex.py} (same names,
  * shapes, batch, heads, head dims, bfloat16 by default), plus {@code nat-mini-b64}, the attention
- * of NAT-Mini at 56x56 in a batch of 64 (the DJL benchmark's problem, not in peer_flex.py): median
+ * of NAT-Mini at 56x56 in a batch of 64 (the DJL benchmark's problem, not in peer_flex.py), and
+ * {@code nat-mini-b64-rpb}, the same with the relative positional bias NAT/DiNAT models use: median
  * of CUDA-event timings after warm-up, and effective TFLOP/s counting only the neighborhood work,
  * {@code 4 * B * H * N * prod(k) * D} forward ({@code 3.5x} that for forward + backward).
  *
@@ -38,7 +39,8 @@ public final class KernelBench {
             int[] kernel,
             int[] dilation,
             boolean[] causal,
-            int headDim) {
+            int headDim,
+            boolean rpb) {
 
         NaProblem problem() {
             return NaProblem.builder()
@@ -52,6 +54,7 @@ public final class KernelBench {
                     .setSpatialSize(shape)
                     .setHeads(heads)
                     .setHeadDim(headDim)
+                    .optRpb(rpb)
                     .build();
         }
 
@@ -74,7 +77,8 @@ public final class KernelBench {
                             ints(7, 7),
                             ints(1, 1),
                             bools(false, false),
-                            32),
+                            32,
+                            false),
                     new Case(
                             "dinat-s1-dil",
                             32,
@@ -83,7 +87,8 @@ public final class KernelBench {
                             ints(7, 7),
                             ints(8, 8),
                             bools(false, false),
-                            32),
+                            32,
+                            false),
                     new Case(
                             "2d-128-k31",
                             1,
@@ -92,7 +97,8 @@ public final class KernelBench {
                             ints(31, 31),
                             ints(1, 1),
                             bools(false, false),
-                            128),
+                            128,
+                            false),
                     new Case(
                             "2d-96-k13-h64",
                             4,
@@ -101,7 +107,8 @@ public final class KernelBench {
                             ints(13, 13),
                             ints(1, 1),
                             bools(false, false),
-                            64),
+                            64,
+                            false),
                     new Case(
                             "1d-32k-k4095",
                             2,
@@ -110,7 +117,8 @@ public final class KernelBench {
                             ints(4095),
                             ints(1),
                             bools(false),
-                            128),
+                            128,
+                            false),
                     new Case(
                             "3d-16x48x80-k(7,15,23)",
                             1,
@@ -119,7 +127,8 @@ public final class KernelBench {
                             ints(7, 15, 23),
                             ints(1, 1, 1),
                             bools(false, false, false),
-                            128),
+                            128,
+                            false),
                     new Case(
                             "3d-causal-t",
                             1,
@@ -128,7 +137,8 @@ public final class KernelBench {
                             ints(5, 9, 9),
                             ints(1, 1, 1),
                             bools(true, false, false),
-                            128),
+                            128,
+                            false),
                     new Case(
                             "nat-mini-b64",
                             64,
@@ -137,7 +147,18 @@ public final class KernelBench {
                             ints(7, 7),
                             ints(1, 1),
                             bools(false, false),
-                            32));
+                            32,
+                            false),
+                    new Case(
+                            "nat-mini-b64-rpb",
+                            64,
+                            2,
+                            ints(56, 56),
+                            ints(7, 7),
+                            ints(1, 1),
+                            bools(false, false),
+                            32,
+                            true));
 
     private KernelBench() {}
 
@@ -241,7 +262,11 @@ public final class KernelBench {
         long qCount = (long) p.batch() * p.tokens() * p.heads() * p.headDim();
         long lseCount = qCount / p.headDim();
         long qBytes = qCount * dtype.bytes();
-        try (DeviceBuffer q = DeviceBuffer.allocate(0, qBytes);
+        long rpbCount = p.hasRpb() ? (long) p.heads() * p.rpbSizePerHead() : 0;
+        try (DeviceBuffer rpb = DeviceBuffer.allocate(0, rpbCount * dtype.bytes());
+                DeviceBuffer drpb =
+                        DeviceBuffer.allocate(0, backward ? rpbCount * dtype.bytes() : 0);
+                DeviceBuffer q = DeviceBuffer.allocate(0, qBytes);
                 DeviceBuffer k = DeviceBuffer.allocate(0, qBytes);
                 DeviceBuffer v = DeviceBuffer.allocate(0, qBytes);
                 DeviceBuffer out = DeviceBuffer.allocate(0, qBytes);
@@ -258,6 +283,9 @@ public final class KernelBench {
             q.fillNormal(qCount, dtype, 1, 1f, 0);
             k.fillNormal(qCount, dtype, 2, 1f, 0);
             v.fillNormal(qCount, dtype, 3, 1f, 0);
+            if (p.hasRpb()) {
+                rpb.fillNormal(rpbCount, dtype, 5, 1f, 0);
+            }
             Runnable forward =
                     () ->
                             FusedNeighborhoodAttention.forward(
@@ -268,7 +296,7 @@ public final class KernelBench {
                                     v.address(),
                                     out.address(),
                                     lse.address(),
-                                    0,
+                                    p.hasRpb() ? rpb.address() : 0,
                                     0,
                                     0,
                                     0);
@@ -287,6 +315,7 @@ public final class KernelBench {
                                     grads.address() + qBytes,
                                     grads.address() + 2 * qBytes)
                             .optWorkspace(workspace.address())
+                            .optRpb(p.hasRpb() ? rpb.address() : 0, p.hasRpb() ? drpb.address() : 0)
                             .build();
             Runnable both =
                     () -> {
