@@ -54,15 +54,19 @@ NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
 // FUSED_BOUNDS: launch bounds of the kernel with fused dq (the default mode at head dim 32, no rpb).
 // The _rpb_ kernels add the relative positional bias (the dq one also sums its gradient); at head
-// dim 32 capped at 168 registers, 3 CTAs per SM as without rpb (ptxas: uncapped the dk/dv one takes
-// 193 registers in fp16/bf16, 227 in float32; capped none spill in fp16/bf16, float32 12-16 bytes).
-#define NA_BWD_RPB_BOUNDS(D) __launch_bounds__(128, (D) == 32 ? 3 : 1)
+// dim 32 capped at 168 registers, 3 CTAs per SM as without rpb (ptxas sm_90a: uncapped the dk/dv one
+// takes 194 registers in fp16/bf16, 236 in float32; capped 161 without spills, float32 168 with 8/32
+// bytes spilled/reloaded). Elsewhere plain bounds: ptxas treats (128, 1) differently (dq d64: 200
+// registers instead of 167).
+#define NA_BWD_RPB_BOUNDS_32 __launch_bounds__(128, 3)
+#define NA_BWD_RPB_BOUNDS_64 __launch_bounds__(128)
+#define NA_BWD_RPB_BOUNDS_128 __launch_bounds__(128)
 #define NA_BWD_TC_BOUNDS(T, TN, D, FUSED_BOUNDS)                                                             \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false>(p); } \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, false>(p); } \
     extern "C" __global__ void FUSED_BOUNDS na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true, false>(p); } \
-    extern "C" __global__ void NA_BWD_RPB_BOUNDS(D) na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true>(p); } \
-    extern "C" __global__ void NA_BWD_RPB_BOUNDS(D) na_bwd_dkdv_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, true>(p); }
+    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true>(p); } \
+    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dkdv_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, true>(p); }
 #define NA_BWD_TC(T, TN, D) NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128))
 NA_BWD_TC(__half, f16, 32)
 NA_BWD_TC(__half, f16, 64)
