@@ -39,7 +39,9 @@
 # DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_BENCH (0 skips the bench),
 # BENCH_ARGS (e.g. --backward), PEER_FLEX (default /work/shared/bench/peer_flex.py),
 # FASHION_MNIST (default /usr/share/datasets/fashion-mnist), APP_ARGS (extra train options),
-# APP_TIMEOUT (seconds, default 3600), TESTS (0: no test classes and no JUnit launcher in the bundle, to stay under the 64 MiB a call).
+# APP_TIMEOUT (seconds, default 3600), APP_RUN (the app's run folder, default /tmp/natten-run; a folder
+# in the checkout, e.g. .device-run, outlives the call while the machine stays warm), APP_RESUME (1:
+# continue the run in APP_RUN from its newest checkpoint, with its saved settings), TESTS (0: no test classes and no JUnit launcher in the bundle, to stay under the 64 MiB a call).
 set -euo pipefail
 
 JUNIT_CONSOLE="org.junit.platform:junit-platform-console-standalone:1.11.4"
@@ -210,19 +212,27 @@ app_bench() {
 --precision fp16"}"
     while IFS= read -r args; do
         [ -z "$args" ] && continue
+        local devices=(--devices gpu)
+        [[ "$args" == *--devices* ]] && devices=()
         # shellcheck disable=SC2086
         "$java" "${DJL_OPTS[@]}" -cp "$here/lib/*" ai.natten.app.cli.NattenCommand bench \
             --model nat_mini --image-size 56 --classes 10 --batch-size 512 --backend fused \
-            --devices gpu --mode both $args 2>&1 | tee -a "$out/app-bench.log" || status=1
+            "${devices[@]}" --mode both $args 2>&1 | tee -a "$out/app-bench.log" || status=1
     done <<<"$runs"
     return $status
 }
 
 # natten train on the full Fashion-MNIST through DJL on the GPU; the run's logs and plot to $OUT.
 app_train() {
-    local here="$1" java="$2" out="$3" run=/tmp/natten-run data=/tmp/fashion-mnist status=0
+    local here="$1" java="$2" out="$3" run="${APP_RUN:-/tmp/natten-run}" data=/tmp/fashion-mnist
+    local status=0 target
     djl_env "$here" "$out" || return 1
-    rm -rf "$run" && mkdir -p "$data"
+    if [ "${APP_RESUME:-0}" = 1 ] && [ -d "$run" ]; then
+        target=(--resume "$run")
+    else
+        rm -rf "$run" && target=(--output "$run")
+    fi
+    mkdir -p "$data"
     python3 - "$here/fashion-mnist" "$data" <<'PY'
 import gzip, lzma, os, sys
 src, dst = sys.argv[1], sys.argv[2]
@@ -232,7 +242,7 @@ for name in os.listdir(src):
 PY
     # shellcheck disable=SC2086
     timeout "${APP_TIMEOUT:-3600}" "$java" "${DJL_OPTS[@]}" -cp "$here/lib/*" ai.natten.app.cli.NattenCommand train \
-        --fashion-mnist "$data" --devices gpu --output "$run" ${APP_ARGS:-} 2>&1 \
+        --fashion-mnist "$data" --devices gpu "${target[@]}" ${APP_ARGS:-} 2>&1 \
         | tr '\r' '\n' | grep -v '^ *$' | tee "$out/app.log" || status=1
     find "$run" -maxdepth 1 -type f \( -name '*.csv' -o -name '*.json' -o -name '*.png' \) \
         -exec cp {} "$out/" \;
