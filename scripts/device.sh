@@ -36,12 +36,14 @@
 # DJL: MODULES=natten-kernels,natten-djl-op scripts/device.sh bundle, then
 #      run(command="bash .device/device.sh gpu djl", carry=[".device", ".djl-jni"]).
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
-# DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_BENCH (0 skips the bench),
-# BENCH_ARGS (e.g. --backward), PEER_FLEX (default /work/shared/bench/peer_flex.py),
-# FASHION_MNIST (default /usr/share/datasets/fashion-mnist), APP_ARGS (extra train options),
-# APP_TIMEOUT (seconds, default 3600), APP_RUN (the app's run folder, default /tmp/natten-run; a folder
-# in the checkout, e.g. .device-run, outlives the call while the machine stays warm), APP_RESUME (1:
-# continue the run in APP_RUN from its newest checkpoint, with its saved settings), TESTS (0: no test classes and no JUnit launcher in the bundle, to stay under the 64 MiB a call).
+# DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_PACKAGE (the package the
+# djl step's tests are selected from, default ai.natten.djl; ai.natten.app for the app's), DJL_BENCH
+# (0 skips the bench), BENCH_ARGS (e.g. --backward), PEER_FLEX (default
+# /work/shared/bench/peer_flex.py), FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
+# APP_ARGS (extra train options), APP_TIMEOUT (seconds, default 3600; a run must finish in one call:
+# nothing written on the device, not even an ignored folder of the checkout, was there for the next
+# call on the same warm machine), TESTS (0: no test classes and no JUnit launcher in the bundle, to
+# stay under the 64 MiB a call; MODULES=natten-kernels,natten-app with tests fits, just).
 set -euo pipefail
 
 JUNIT_CONSOLE="org.junit.platform:junit-platform-console-standalone:1.11.4"
@@ -85,10 +87,12 @@ PY
     rm -f "$bundle_dir"/lib/natten-*-SNAPSHOT.jar.tmp
     local jre
     jre="$(mktemp -d)/jre"
-    # An uncompressed image in an xz tarball: about half the size of a compressed image in gzip.
+    # An uncompressed image in an xz tarball: about half the size of a compressed image in gzip;
+    # stripped native libraries save another MB or so (the bundle's 64 MiB are tight with the app).
     jlink --add-modules "$JRE_MODULES" --strip-debug --no-header-files --no-man-pages \
         --output "$jre"
-    tar cf - -C "$(dirname "$jre")" jre | xz -6 -T2 >"$bundle_dir/jre.txz"
+    find "$jre" -name '*.so' -exec strip --strip-unneeded {} +
+    tar cf - -C "$(dirname "$jre")" jre | xz -9 -T2 >"$bundle_dir/jre.txz"
     rm -rf "$(dirname "$jre")"
     cp "${PEER_FLEX:-/work/shared/bench/peer_flex.py}" "$bundle_dir/peer_flex.py"
     cp "$0" "$bundle_dir/device.sh"
@@ -96,10 +100,15 @@ PY
     if [[ ",$modules," == *",natten-djl-op,"* || ",$modules," == *",natten-app,"* ]]; then
         cp -r "$repo/natten-djl-op/src/main/native" "$bundle_dir/extension-src"
         mkdir -p "$bundle_dir/djl"
-        [ -d "$natives" ] && cp "$natives"/*.so "$bundle_dir/djl/"
+        if [ -d "$natives" ]; then
+            cp "$natives"/*.so "$bundle_dir/djl/"
+            chmod u+w "$bundle_dir"/djl/*.so && strip --strip-unneeded "$bundle_dir"/djl/*.so
+        fi
     fi
     if [[ ",$modules," == *",natten-app,"* ]]; then
-        # xz instead of gzip: 4 MB less to carry; app_train restores the gzip files on the device.
+        # xz instead of gzip: 4 MB less to carry; app_train restores the gzip files on the device,
+        # which trains on them: the jar's embedded subset (2 MB) stays here.
+        zip -q -d "$bundle_dir/lib/natten-app.jar" 'ai/natten/app/data/fashion-mnist/*'
         mkdir -p "$bundle_dir/fashion-mnist"
         local f
         for f in "${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}"/*-ubyte.gz; do
@@ -194,7 +203,7 @@ djl_tests() {
     djl_env "$here" "$out" || return 1
     local status=0
     "$java" "${DJL_OPTS[@]}" -jar "$here/junit-console.jar" execute --class-path "$cp" \
-        --select-package ai.natten.djl --include-classname "${DJL_TESTS:-.*GpuTest}" \
+        --select-package "${DJL_PACKAGE:-ai.natten.djl}" --include-classname "${DJL_TESTS:-.*GpuTest}" \
         --details=tree --disable-banner 2>&1 | tee "$out/djl-tests.log" || status=1
     if [ "${DJL_BENCH:-1}" = 1 ]; then
         "$java" "${DJL_OPTS[@]}" -cp "$cp" ai.natten.djl.NaDjlBench 2>&1 | tee "$out/djl-bench.log" \
@@ -224,15 +233,9 @@ app_bench() {
 
 # natten train on the full Fashion-MNIST through DJL on the GPU; the run's logs and plot to $OUT.
 app_train() {
-    local here="$1" java="$2" out="$3" run="${APP_RUN:-/tmp/natten-run}" data=/tmp/fashion-mnist
-    local status=0 target
+    local here="$1" java="$2" out="$3" run=/tmp/natten-run data=/tmp/fashion-mnist status=0
     djl_env "$here" "$out" || return 1
-    if [ "${APP_RESUME:-0}" = 1 ] && [ -d "$run" ]; then
-        target=(--resume "$run")
-    else
-        rm -rf "$run" && target=(--output "$run")
-    fi
-    mkdir -p "$data"
+    rm -rf "$run" && mkdir -p "$data"
     python3 - "$here/fashion-mnist" "$data" <<'PY'
 import gzip, lzma, os, sys
 src, dst = sys.argv[1], sys.argv[2]
@@ -242,7 +245,7 @@ for name in os.listdir(src):
 PY
     # shellcheck disable=SC2086
     timeout "${APP_TIMEOUT:-3600}" "$java" "${DJL_OPTS[@]}" -cp "$here/lib/*" ai.natten.app.cli.NattenCommand train \
-        --fashion-mnist "$data" --devices gpu "${target[@]}" ${APP_ARGS:-} 2>&1 \
+        --fashion-mnist "$data" --devices gpu --output "$run" ${APP_ARGS:-} 2>&1 \
         | tr '\r' '\n' | grep -v '^ *$' | tee "$out/app.log" || status=1
     find "$run" -maxdepth 1 -type f \( -name '*.csv' -o -name '*.json' -o -name '*.png' \) \
         -exec cp {} "$out/" \;

@@ -12,6 +12,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterServer;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
 import ai.djl.util.Pair;
@@ -91,7 +92,7 @@ public final class DataParallelTrainer implements AutoCloseable {
             managers[d] = model.getNDManager().getEngine().newBaseManager(devices[d]);
         }
         this.store = new ParameterStore(model.getNDManager(), false);
-        store.setParameterServer(null, this.devices); // the optimizer is called directly
+        store.setParameterServer(new MirrorsOnly(), this.devices);
         for (int d = 0; d < this.devices.length; d++) {
             mirrors.add(new ArrayList<>());
         }
@@ -324,6 +325,24 @@ public final class DataParallelTrainer implements AutoCloseable {
             names.put(pair.getValue().getId(), pair.getKey());
         }
         return names;
+    }
+
+    /**
+     * A parameter server that only makes DJL's {@link ParameterStore} create every device's mirror
+     * on a parameter's first lookup (without a server the store keeps one array per parameter and
+     * fails on the second device); updates go through {@link ResumableAdamW} directly.
+     */
+    private static final class MirrorsOnly implements ParameterServer {
+        @Override
+        public void init(String parameterId, NDArray[] value) {}
+
+        @Override
+        public void update(String parameterId, NDArray[] grads, NDArray[] params) {
+            throw new UnsupportedOperationException("parameters are updated by ResumableAdamW");
+        }
+
+        @Override
+        public void close() {}
     }
 
     /** The managers of one batch's slices, closed together once the results are read back. */
