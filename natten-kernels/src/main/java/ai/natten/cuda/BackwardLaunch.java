@@ -66,6 +66,11 @@ final class BackwardLaunch {
                 && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
     }
 
+    /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
+    static TilePlan plan(NaProblem p) {
+        return TilePlan.choose(p, TILE, TILE);
+    }
+
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
     static boolean tensorCoreCandidate(NaProblem p) {
         return TensorCoreKernel.hasInstance(p.headDim()) && p.additionalTokens() == 0;
@@ -145,7 +150,7 @@ final class BackwardLaunch {
                         && FusedNeighborhoodAttention.aligned16(
                                 t.q, t.k, t.v, t.dOut, t.dq, t.dk, t.dv);
         if (tensorCores) {
-            TilePlan plan = TilePlan.choose(p, TILE, TILE);
+            TilePlan plan = plan(p);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();

@@ -208,6 +208,27 @@ public final class FusedNeighborhoodAttention {
     }
 
     /**
+     * Describes the kernels and tile plans (query and key/value tile boxes, rank padded to 3) the
+     * problem takes with 16-byte aligned buffers, for benchmarks and logs, e.g. {@code "forward
+     * na_fwd_tc_bf16_d64_w4_m1 q[1, 8, 8] kv[1, 8, 8]; backward tensor cores q[1, 8, 8] kv[1, 8,
+     * 8]"}.
+     *
+     * @throws IllegalArgumentException for an unsupported problem
+     */
+    public static String describeKernels(NaProblem problem, DType dtype) {
+        checkProblem(problem, dtype);
+        String forward =
+                TensorCoreKernel.hasInstance(problem.headDim())
+                        ? TensorCoreKernel.choose(problem, dtype).toString()
+                        : "na_fwd_simple_" + dtype.kernelSuffix();
+        String backward =
+                BackwardLaunch.tensorCoreCandidate(problem)
+                        ? "tensor cores " + BackwardLaunch.plan(problem)
+                        : "scalar";
+        return "forward " + forward + "; backward " + backward;
+    }
+
+    /**
      * Says why the kernels cannot compute a valid problem, or returns null when they can (every
      * option of {@link NaProblem} is supported; the head dim must be a multiple of 8 up to 256).
      */

@@ -4,6 +4,7 @@ import ai.natten.core.AxisWindow;
 import ai.natten.core.NaProblem;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -16,6 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * the queries and writing the output; the model sums it over the query tiles of the longest
  * dilation group. Per axis the halo count only depends on that axis, so the sum factorizes. Plans
  * are cached per window geometry.
+ *
+ * <p>The system property {@code natten.cuda.planRank} (default 0, the cheapest) picks the plan of
+ * that rank in the model's order instead, for benchmarks that test the model against the device and
+ * for tests that every plan the search can produce is correct.
  */
 final class TilePlan {
 
@@ -23,7 +28,8 @@ final class TilePlan {
     private static final double TILE_OVERHEAD = 1.0;
 
     private static final int AXES = 3;
-    private static final ConcurrentHashMap<String, TilePlan> CACHE = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, List<TilePlan>> CACHE =
+            new ConcurrentHashMap<>();
 
     private final int[] queryTile;
     private final int[] kvTile;
@@ -41,9 +47,27 @@ final class TilePlan {
 
     /**
      * Returns the cheapest plan for tiles of {@code queryTileSize} queries and {@code kvTileSize}
-     * keys (both powers of two).
+     * keys (both powers of two), or the plan of rank {@code natten.cuda.planRank}.
+     *
+     * @throws IllegalArgumentException when that rank is negative or not below the plan count
      */
     static TilePlan choose(NaProblem p, int queryTileSize, int kvTileSize) {
+        List<TilePlan> plans = ranked(p, queryTileSize, kvTileSize);
+        int rank = Integer.getInteger("natten.cuda.planRank", 0);
+        if (rank < 0 || rank >= plans.size()) {
+            throw new IllegalArgumentException(
+                    "natten.cuda.planRank must be in [0, "
+                            + plans.size()
+                            + ") for "
+                            + p
+                            + ", got "
+                            + rank);
+        }
+        return plans.get(rank);
+    }
+
+    /** Returns every plan for the tile sizes, cheapest first (ties in search order). */
+    static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize) {
         StringBuilder key =
                 new StringBuilder().append(queryTileSize).append('/').append(kvTileSize);
         for (int axis = 0; axis < p.rank(); axis++) {
@@ -52,34 +76,29 @@ final class TilePlan {
         return CACHE.computeIfAbsent(key.toString(), k -> search(p, queryTileSize, kvTileSize));
     }
 
-    private static TilePlan search(NaProblem p, int queryTileSize, int kvTileSize) {
+    private static List<TilePlan> search(NaProblem p, int queryTileSize, int kvTileSize) {
         AxisWindow[] windows = paddedWindows(p);
-        double best = Double.POSITIVE_INFINITY;
-        int[] bestQ = null;
-        int[] bestKv = null;
+        int groups = 1;
+        for (AxisWindow w : windows) {
+            groups *= w == null ? 1 : w.dilation();
+        }
+        List<TilePlan> plans = new ArrayList<>();
         for (int[] q : boxes(windows, queryTileSize)) {
+            int[] counts = new int[AXES];
+            for (int a = 0; a < AXES; a++) {
+                counts[a] = tileCount(windows[a], q[a]);
+            }
             for (int[] kv : boxes(windows, kvTileSize)) {
                 double haloTiles = 1;
-                double queryTiles = 1;
                 for (int a = 0; a < AXES; a++) {
                     haloTiles *= haloTileSum(windows[a], q[a], kv[a]);
-                    queryTiles *= tileCount(windows[a], q[a]);
                 }
-                double cost = haloTiles + TILE_OVERHEAD * queryTiles;
-                if (cost < best) {
-                    best = cost;
-                    bestQ = q;
-                    bestKv = kv;
-                }
+                double cost = haloTiles + TILE_OVERHEAD * counts[0] * counts[1] * counts[2];
+                plans.add(new TilePlan(q, kv, counts, groups, cost * queryTileSize * kvTileSize));
             }
         }
-        int[] counts = new int[AXES];
-        int groups = 1;
-        for (int a = 0; a < AXES; a++) {
-            counts[a] = tileCount(windows[a], bestQ[a]);
-            groups *= windows[a] == null ? 1 : windows[a].dilation();
-        }
-        return new TilePlan(bestQ, bestKv, counts, groups, best * queryTileSize * kvTileSize);
+        plans.sort(Comparator.comparingDouble(TilePlan::cost)); // stable: ties keep search order
+        return List.copyOf(plans);
     }
 
     /** The problem's windows in padded slots (null for a padding axis of length 1). */

@@ -20,13 +20,15 @@ import java.util.Locale;
  * of CUDA-event timings after warm-up, and effective TFLOP/s counting only the neighborhood work,
  * {@code 4 * B * H * N * prod(k) * D} forward ({@code 3.5x} that for forward + backward).
  *
- * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants] [--scalar] [--dtype
- * float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward + backward
- * timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line per
- * problem, then a table. {@code --variants} also times each tensor-core forward instance (64- and
- * 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice; {@code
+ * <p>Usage: {@code KernelBench [--backward] [--quick] [--runs N] [--variants] [--scalar] [--plans
+ * N] [--dtype float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward +
+ * backward timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line
+ * per problem, then a table. {@code --variants} also times each tensor-core forward instance (64-
+ * and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice; {@code
  * --scalar} also times the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code
- * --problems} keeps the named problems only.
+ * --plans N} also times the tile plans of ranks 1 to N-1 in the cost model's order (property {@code
+ * natten.cuda.planRank}), to check the model against the device. {@code --problems} keeps the named
+ * problems only. Each JSON line names the kernels and tile plans used.
  */
 public final class KernelBench {
 
@@ -166,10 +168,11 @@ public final class KernelBench {
     public static void main(String[] args) {
         List<String> argList = Arrays.asList(args);
         boolean quick = argList.contains("--quick");
-        boolean variants = argList.contains("--variants");
+        boolean variantsWanted = argList.contains("--variants");
         boolean backward = argList.contains("--backward");
         boolean scalar = argList.contains("--scalar");
         int runs = Integer.parseInt(option(argList, "--runs", "30"));
+        int plans = Integer.parseInt(option(argList, "--plans", "1"));
         DType dtype =
                 DType.valueOf(option(argList, "--dtype", "bfloat16").toUpperCase(Locale.ROOT));
         List<String> only = Arrays.asList(option(argList, "--problems", "").split(","));
@@ -189,46 +192,36 @@ public final class KernelBench {
                         "fwd+bwd ms",
                         "fwd+bwd TF/s",
                         "determ. ms"));
-        List<String> kernels = new ArrayList<>(List.of("auto"));
-        if (variants) {
-            kernels.addAll(List.of("1", "2"));
-        }
-        if (scalar) {
-            kernels.add("scalar");
-        }
         for (Case c : quick ? CASES.subList(0, 2) : CASES) {
             if (!only.contains("") && !only.contains(c.name())) {
                 continue;
             }
-            for (String variant : kernels) {
-                System.clearProperty("natten.cuda.rowBlocks");
-                System.clearProperty("natten.cuda.tensorCores");
-                if (variant.equals("scalar")) {
-                    System.setProperty("natten.cuda.tensorCores", "false");
-                } else if (!variant.equals("auto")) {
-                    System.setProperty("natten.cuda.rowBlocks", variant);
+            for (Variant variant : variants(variantsWanted, scalar, plans)) {
+                variant.apply();
+                String kernels;
+                try {
+                    kernels = FusedNeighborhoodAttention.describeKernels(c.problem(), dtype);
+                } catch (IllegalArgumentException e) {
+                    continue; // fewer plans than asked for
                 }
-                String name =
-                        c.name()
-                                + (variant.equals("auto")
-                                        ? ""
-                                        : variant.equals("scalar") ? " scalar" : " m" + variant);
-                boolean timeBackward = backward && !variant.equals("1") && !variant.equals("2");
-                double[] ms = millis(c, dtype, runs, timeBackward);
+                String name = c.name() + variant.suffix();
+                double[] ms = millis(c, dtype, runs, backward && variant.timesBackward());
                 double tflops = c.forwardFlops() / ms[0] / 1e9;
                 double bwdTflops = 3.5 * c.forwardFlops() / ms[1] / 1e9;
                 System.out.printf(
                         Locale.ROOT,
                         "{\"name\": \"%s\", \"dtype\": \"%s\", \"fwd_ms\": %.4f,"
                                 + " \"fwd_tflops\": %.2f, \"fwdbwd_ms\": %.4f,"
-                                + " \"fwdbwd_tflops\": %.2f, \"fwdbwd_deterministic_ms\": %.4f}%n",
+                                + " \"fwdbwd_tflops\": %.2f, \"fwdbwd_deterministic_ms\": %.4f,"
+                                + " \"kernels\": \"%s\"}%n",
                         name,
                         dtype,
                         ms[0],
                         tflops,
                         ms[1],
                         bwdTflops,
-                        ms[2]);
+                        ms[2],
+                        kernels);
                 table.add(
                         String.format(
                                 Locale.ROOT,
@@ -241,10 +234,53 @@ public final class KernelBench {
                                 ms[2]));
             }
         }
-        System.clearProperty("natten.cuda.rowBlocks");
-        System.clearProperty("natten.cuda.tensorCores");
+        Variant.clear();
         System.out.println("dtype " + dtype);
         table.forEach(System.out::println);
+    }
+
+    /**
+     * One way to run a problem: the automatic choice, a tile plan of another rank, a forced forward
+     * instance or the scalar kernels, set through the kernels' system properties.
+     *
+     * @param suffix appended to the problem's name
+     * @param property the property to set (null for none)
+     * @param value its value
+     */
+    private record Variant(String suffix, String property, String value) {
+        private static final List<String> PROPERTIES =
+                List.of("natten.cuda.rowBlocks", "natten.cuda.tensorCores", "natten.cuda.planRank");
+
+        static void clear() {
+            PROPERTIES.forEach(System::clearProperty);
+        }
+
+        void apply() {
+            clear();
+            if (property != null) {
+                System.setProperty(property, value);
+            }
+        }
+
+        /** Forced forward instances are timed forward only: the backward has one instance. */
+        boolean timesBackward() {
+            return !"natten.cuda.rowBlocks".equals(property);
+        }
+    }
+
+    private static List<Variant> variants(boolean instances, boolean scalar, int plans) {
+        List<Variant> result = new ArrayList<>(List.of(new Variant("", null, null)));
+        for (int rank = 1; rank < plans; rank++) {
+            result.add(new Variant(" plan " + rank, "natten.cuda.planRank", "" + rank));
+        }
+        if (instances) {
+            result.add(new Variant(" m1", "natten.cuda.rowBlocks", "1"));
+            result.add(new Variant(" m2", "natten.cuda.rowBlocks", "2"));
+        }
+        if (scalar) {
+            result.add(new Variant(" scalar", "natten.cuda.tensorCores", "false"));
+        }
+        return result;
     }
 
     /** Returns the value after {@code name} in the arguments, or {@code fallback}. */
