@@ -325,27 +325,31 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
             unflatten(min(tid + k * NT, perHead - 1), span, ent[k]);
             sum[k] = 0.f;
         }
-        for (int r = 0; r < BT; ++r) {  // rows in order; empty windows (rows past the box) add nothing
-            int rc[3], base[3], len[3];
-            unflatten(r, p.tq, rc);
+        // rows in order (row r at tile coordinates rc); empty windows (rows past the box) add nothing
+        int rc[3], r = 0;
+        for (rc[0] = 0; rc[0] < p.tq[0]; ++rc[0])
+            for (rc[1] = 0; rc[1] < p.tq[1]; ++rc[1])
+                for (rc[2] = 0; rc[2] < p.tq[2]; ++rc[2], ++r) {
+                    int base[3], len[3];
 #pragma unroll
-            for (int a = 0; a < 3; ++a) {  // table coordinate of the window start; window length
-                base[a] = sRow[r * 6 + a] - (q0[a] + rc[a]) + p.ks[a] - 1;
-                len[a] = sRow[r * 6 + 3 + a] - sRow[r * 6 + a];
-            }
+                    for (int a = 0; a < 3; ++a) {  // table coordinate of the window start; window length
+                        base[a] = sRow[r * 6 + a] - (q0[a] + rc[a]) + p.ks[a] - 1;
+                        len[a] = sRow[r * 6 + 3 + a] - sRow[r * 6 + a];
+                    }
 #pragma unroll
-            for (int k = 0; k < MAX; ++k) {
-                bool in = true;
-                int w = 0;
+                    for (int k = 0; k < MAX; ++k) {
+                        if (k * NT >= perHead) break;
+                        bool in = true;
+                        int w = 0;
 #pragma unroll
-                for (int a = 0; a < 3; ++a) {
-                    const int wa = ent[k][a] - base[a];
-                    in &= static_cast<unsigned>(wa) < static_cast<unsigned>(len[a]);
-                    w = w * p.ks[a] + wa;
+                        for (int a = 0; a < 3; ++a) {
+                            const int wa = ent[k][a] - base[a];
+                            in &= static_cast<unsigned>(wa) < static_cast<unsigned>(len[a]);
+                            w = w * p.ks[a] + wa;
+                        }
+                        if (in) sum[k] += sDs[r * window + w];
+                    }
                 }
-                if (in) sum[k] += sDs[r * window + w];
-            }
-        }
         float* slice = static_cast<float*>(p.drpb) +
                        ((static_cast<long long>(h) * p.B + b) * gridDim.x + blockIdx.x) * perHead;
 #pragma unroll
