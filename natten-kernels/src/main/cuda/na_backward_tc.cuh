@@ -4,7 +4,8 @@
 // storing it:
 //   bwd_dq_tc:   one CTA per query box (as the forward): dQ = scale * sum_tiles dS K,
 //                dS = P * (dO V^T - delta). RPB with p.drpb set: also d rpb = sum dS per table
-//                entry, by float32 atomics (below).
+//                entry, by float32 atomics (below), or (ORDERED_DRPB, the deterministic mode) in
+//                a fixed order into the CTA's slice of a workspace, summed by bwd_drpb_reduce.
 //   bwd_dkdv_tc: one CTA per key/value box and kv head, iterating the query boxes of every query
 //                head of the group that cover the box's inverse neighbourhood (per axis a range,
 //                since window bounds are monotonic): dV = sum P^T dO, dK = scale * sum dS^T Q.
@@ -109,14 +110,43 @@ __device__ __forceinline__ void add_drpb(float* table, const float (*ds)[4], int
         }
     }
 }
+
+// row[position in the query's window] = dS of the kept elements of a row half (window start ws per
+// axis; key c at tile-local packed[c] of the tile at origin). Every (query, key) pair is visited
+// once, so each slot is written once: plain stores, no order to keep.
+__device__ __forceinline__ void store_window_ds(float* row, const float (*ds)[4], int half, uint64_t keep,
+                                                const NaParams& p, const int* ws, const int* origin,
+                                                const int* packed, int lane) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            if ((keep >> (i * 8 + e)) & 1) {
+                int col[3];
+                tile_coords(origin, packed[i * 8 + (lane & 3) * 2 + e], col);
+                int w = 0;
+#pragma unroll
+                for (int a = 0; a < 3; ++a) w = w * p.ks[a] + col[a] - ws[a];
+                row[w] = ds[i][half * 2 + e];
+            }
+        }
+    }
+}
 }  // namespace bwd_tc
 
 // p.tq: the query box; p.tkv: the key box; p.tiles: query boxes per axis. RPB: the bias is added
 // to S as in the forward; with p.drpb (a zeroed float32 accumulator, the non-deterministic mode)
 // each CTA sums dS per entry of its head's table in shared memory (RPB_SHARED_FLOATS at most, else
 // straight into p.drpb) and adds the nonzero entries to p.drpb by atomics.
-template <typename T, int D, bool RPB>
+// ORDERED_DRPB (with RPB; the deterministic mode): no atomics. Each kept element's dS goes to its
+// query row's slot for its window position in shared memory ([BT][window], window = ks0 ks1 ks2;
+// Java launches it only for BT * window <= RPB_SHARED_FLOATS); at the end each thread sums its
+// table entries over the rows in row order and the CTA writes its whole table to its slice of
+// p.drpb, a float32 workspace [head][batch][gridDim.x][table] zeroed beforehand (CTAs without
+// queries leave theirs), which bwd_drpb_reduce sums over the CTAs in a fixed order.
+template <typename T, int D, bool RPB, bool ORDERED_DRPB>
 __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
+    static_assert(RPB || !ORDERED_DRPB, "the ordered bias gradient needs the bias");
     using namespace bwd_tc;
     constexpr int LDS = lds<T, D>;
     extern __shared__ __align__(128) unsigned char smem[];
@@ -128,6 +158,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     int* sKc = sRow + BT * 6;
     int* sKoff = sKc + BT;
     float* sBias = reinterpret_cast<float*>(sKoff + BT);  // RPB with p.drpb: [perHead] if it fits
+    float* sDs = sBias;                                      // ORDERED_DRPB: [BT][window]
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -174,7 +205,8 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
     const int perHead = (2 * p.ks[0] - 1) * (2 * p.ks[1] - 1) * (2 * p.ks[2] - 1);
-    const bool sumDrpb = RPB && p.drpb != nullptr;
+    const int window = p.ks[0] * p.ks[1] * p.ks[2];
+    const bool sumDrpb = RPB && !ORDERED_DRPB && p.drpb != nullptr;
     const bool sharedDrpb = perHead <= RPB_SHARED_FLOATS;
     float* gDrpb = static_cast<float*>(p.drpb) + h * perHead;
     if (sumDrpb && sharedDrpb)
@@ -262,7 +294,10 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
                     s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta[half]);  // dS
                 }
             }
-            if (sumDrpb) {
+            if constexpr (ORDERED_DRPB) {
+                const int r = wrow + (lane >> 2) + half * 8;
+                store_window_ds(sDs + r * window, s, half, keep, p, sRow + r * 6, kb, sKc, lane);
+            } else if (sumDrpb) {
                 if (sharedDrpb)
                     add_drpb(sBias, s, half, keep, p, qc[half], kb, sKc, lane);
                 else
@@ -278,6 +313,69 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
             const float v = sBias[e];
             if (v != 0.f) atomicAdd(gDrpb + e, v);
         }
+    }
+    if constexpr (ORDERED_DRPB) {  // the loop's last barrier ordered every window store before this
+        // A table has fewer than 2^3 * window <= 8 * RPB_SHARED_FLOATS / BT entries: MAX per thread.
+        constexpr int MAX = 8 * (RPB_SHARED_FLOATS / BT) / NT;
+        const int span[3] = {2 * p.ks[0] - 1, 2 * p.ks[1] - 1, 2 * p.ks[2] - 1};
+        int ent[MAX][3];
+        float sum[MAX];
+#pragma unroll
+        for (int k = 0; k < MAX; ++k) {
+            unflatten(min(tid + k * NT, perHead - 1), span, ent[k]);
+            sum[k] = 0.f;
+        }
+        // rows in order (row r at tile coordinates rc); empty windows (rows past the box) add nothing
+        int rc[3], r = 0;
+        for (rc[0] = 0; rc[0] < p.tq[0]; ++rc[0])
+            for (rc[1] = 0; rc[1] < p.tq[1]; ++rc[1])
+                for (rc[2] = 0; rc[2] < p.tq[2]; ++rc[2], ++r) {
+                    int base[3], len[3];
+#pragma unroll
+                    for (int a = 0; a < 3; ++a) {  // table coordinate of the window start; window length
+                        base[a] = sRow[r * 6 + a] - (q0[a] + rc[a]) + p.ks[a] - 1;
+                        len[a] = sRow[r * 6 + 3 + a] - sRow[r * 6 + a];
+                    }
+#pragma unroll
+                    for (int k = 0; k < MAX; ++k) {
+                        if (k * NT >= perHead) break;
+                        bool in = true;
+                        int w = 0;
+#pragma unroll
+                        for (int a = 0; a < 3; ++a) {
+                            const int wa = ent[k][a] - base[a];
+                            in &= static_cast<unsigned>(wa) < static_cast<unsigned>(len[a]);
+                            w = w * p.ks[a] + wa;
+                        }
+                        if (in) sum[k] += sDs[r * window + w];
+                    }
+                }
+        float* slice = static_cast<float*>(p.drpb) +
+                       ((static_cast<long long>(h) * p.B + b) * gridDim.x + blockIdx.x) * perHead;
+#pragma unroll
+        for (int k = 0; k < MAX; ++k)
+            if (tid + k * NT < perHead) slice[tid + k * NT] = sum[k];
+    }
+}
+
+// d rpb of the deterministic mode from the slices of bwd_dq_tc<..., ORDERED_DRPB>: one block of 128
+// threads per (head, table entry) sums the head's `ctas` slices in a fixed order (each thread a
+// strided range in order, warp_sum's fixed butterfly, then the warps in order) into the dtype.
+template <typename T>
+__device__ __forceinline__ void bwd_drpb_reduce(T* out, const float* slices, int ctas, int perHead) {
+    __shared__ float warps[bwd_tc::NT / 32];
+    const int h = blockIdx.x / perHead, e = blockIdx.x % perHead;
+    const float* src = slices + static_cast<long long>(h) * ctas * perHead + e;
+    float sum = 0.f;
+    for (int c = threadIdx.x; c < ctas; c += bwd_tc::NT) sum += src[static_cast<long long>(c) * perHead];
+    sum = bwd_simple::warp_sum(sum);
+    if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = sum;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.f;
+#pragma unroll
+        for (int w = 0; w < bwd_tc::NT / 32; ++w) total += warps[w];
+        out[blockIdx.x] = from_float<T>(total);
     }
 }
 

@@ -53,7 +53,8 @@ NA_BWD_SIMPLE(__half, f16)
 NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
 // FUSED_BOUNDS: launch bounds of the kernel with fused dq (the default mode at head dim 32, no rpb).
-// The _rpb_ kernels add the relative positional bias (the dq one also sums its gradient); at head
+// The _rpb_ kernels add the relative positional bias (the dq ones also sum its gradient: _rpb_ by
+// atomics, _rpb_ordered_ into per-CTA slices for na_bwd_drpb_reduce, the deterministic mode); at head
 // dim 32 capped at 168 registers, 3 CTAs per SM as without rpb (ptxas sm_90a: uncapped the dk/dv one
 // takes 194 registers in fp16/bf16, 236 in float32; capped 161 without spills, float32 168 with 8/32
 // bytes spilled/reloaded). Elsewhere plain bounds: ptxas treats (128, 1) differently (dq d64: 200
@@ -62,10 +63,11 @@ NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 #define NA_BWD_RPB_BOUNDS_64 __launch_bounds__(128)
 #define NA_BWD_RPB_BOUNDS_128 __launch_bounds__(128)
 #define NA_BWD_TC_BOUNDS(T, TN, D, FUSED_BOUNDS)                                                             \
-    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false>(p); } \
+    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false, false>(p); } \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, false>(p); } \
     extern "C" __global__ void FUSED_BOUNDS na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true, false>(p); } \
-    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true>(p); } \
+    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, false>(p); } \
+    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_ordered_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, true>(p); } \
     extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dkdv_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, true>(p); }
 #define NA_BWD_TC(T, TN, D) NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128))
 NA_BWD_TC(__half, f16, 32)
@@ -79,6 +81,15 @@ NA_BWD_TC(__nv_bfloat16, bf16, 128)
 NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128, 3))
 NA_BWD_TC(float, f32, 64)
 NA_BWD_TC(float, f32, 128)
+
+#define NA_BWD_DRPB_REDUCE(T, TN)                                                                         \
+    extern "C" __global__ void __launch_bounds__(128)                                                     \
+        na_bwd_drpb_reduce_##TN(T* out, const float* slices, int ctas, int perHead) {                     \
+        bwd_drpb_reduce(out, slices, ctas, perHead);                                                      \
+    }
+NA_BWD_DRPB_REDUCE(float, f32)
+NA_BWD_DRPB_REDUCE(__half, f16)
+NA_BWD_DRPB_REDUCE(__nv_bfloat16, bf16)
 
 // Fills n elements with normal samples (std) from a counter-based hash: benchmark inputs.
 template <typename T>

@@ -55,6 +55,33 @@ final class BackwardLaunch {
     static final int RPB_SHARED_FLOATS = 4096;
 
     /**
+     * Whether the deterministic mode sums the bias gradient in the tensor-core dq kernel ({@code
+     * na_bwd_dq_rpb_ordered_tc_*}, then {@code na_bwd_drpb_reduce_*}): rpb on the tensor-core path
+     * and a window (product of the kernel sizes) whose dS fits {@link #RPB_SHARED_FLOATS} for the
+     * 64 query rows of a tile, e.g. kernels up to 8x8 in 2-D or 4x4x4 in 3-D. Larger windows keep
+     * the scalar kernel {@code na_bwd_drpb_ordered_*}.
+     */
+    static boolean ordersDrpbInDq(NaProblem p, boolean deterministic) {
+        return deterministic
+                && p.hasRpb()
+                && tensorCoreCandidate(p)
+                && TILE * p.maxNeighbours() <= RPB_SHARED_FLOATS;
+    }
+
+    /**
+     * Floats of the deterministic mode's per-CTA bias-gradient tables ({@link #ordersDrpbInDq}):
+     * {@code [heads][batch][query-tile CTAs][table]}.
+     */
+    static long drpbSliceFloats(NaProblem p) {
+        return p.heads() * drpbCtasPerHead(p) * p.rpbSizePerHead();
+    }
+
+    /** The dq kernel's CTAs per head: batch times the grid's x extent. */
+    private static long drpbCtasPerHead(NaProblem p) {
+        return p.batch() * TilePlan.choose(p, TILE, TILE).gridX();
+    }
+
+    /**
      * Whether the default mode fuses dq into the key/value kernel (tensor-core path). Never with
      * rpb: the separate dq kernel is the one place that visits each (query, key) pair once, so it
      * sums the bias gradient.
@@ -76,16 +103,36 @@ final class BackwardLaunch {
         return TensorCoreKernel.hasInstance(p.headDim()) && p.additionalTokens() == 0;
     }
 
-    /** Shared memory of the tensor-core dq kernel: Q, dO, two K/V stages, tables, bias table. */
+    /**
+     * Shared memory of the tensor-core dq kernel: Q, dO, two K/V stages, tables, and with rpb the
+     * bias table (default mode, when it fits) or the dS of every row's window ({@link
+     * #ordersDrpbInDq}).
+     */
     static int dqSharedBytes(NaProblem p, DType dtype, boolean deterministic) {
         int bytes = tileBytes(p, dtype) + 2048;
-        int table = p.hasRpb() ? p.rpbSizePerHead() : 0;
-        return !deterministic && table <= RPB_SHARED_FLOATS ? bytes + 4 * table : bytes;
+        if (!p.hasRpb()) {
+            return bytes;
+        }
+        if (deterministic) {
+            return ordersDrpbInDq(p, true) ? bytes + 4 * TILE * p.maxNeighbours() : bytes;
+        }
+        int table = p.rpbSizePerHead();
+        return table <= RPB_SHARED_FLOATS ? bytes + 4 * table : bytes;
     }
 
-    /** The C name of the tensor-core dq kernel for the problem (bias-adding with rpb). */
-    static String dqKernel(NaProblem p, DType dtype) {
-        return tensorCoreKernel("dq", p, dtype);
+    /**
+     * The C name of the tensor-core dq kernel for the problem (bias-adding with rpb; summing the
+     * bias gradient in a fixed order where {@link #ordersDrpbInDq}).
+     */
+    static String dqKernel(NaProblem p, DType dtype, boolean deterministic) {
+        return ordersDrpbInDq(p, deterministic)
+                ? "na_bwd_dq_rpb_ordered_tc_" + dtype.kernelSuffix() + "_d" + p.headDim()
+                : tensorCoreKernel("dq", p, dtype);
+    }
+
+    /** The C name of the deterministic mode's reduction of the per-CTA bias-gradient tables. */
+    static String drpbReduceKernel(DType dtype) {
+        return "na_bwd_drpb_reduce_" + dtype.kernelSuffix();
     }
 
     /** The C name of the tensor-core dk/dv kernel without fused dq (bias-adding with rpb). */
@@ -131,24 +178,32 @@ final class BackwardLaunch {
                 });
     }
 
-    /** Workspace: delta [rows] float32, then the dq or the rpb-gradient accumulator. */
+    /**
+     * Workspace: delta [rows] float32, then the dq or the rpb-gradient accumulator, or the
+     * deterministic mode's per-CTA rpb-gradient tables.
+     */
     private void launchAll(long workspace) {
         long rows = (long) p.batch() * p.tokens() * p.heads();
         long delta = workspace;
         long accumulator = workspace + 4 * rows;
         KernelParams params = base().set(Slot.DELTA, delta);
         launchRows("na_bwd_delta_", rows, params);
-        boolean rpbAtomics = p.hasRpb() && !deterministic;
-        if (rpbAtomics) {
-            memsetZero(
-                    accumulator, (long) p.heads() * p.rpbSizePerHead(), "rpb gradient accumulator");
-        }
-        KernelParams dqParams =
-                base().set(Slot.DELTA, delta).set(Slot.D_RPB, rpbAtomics ? accumulator : 0);
         boolean tensorCores =
                 tensorCoreCandidate(p)
                         && FusedNeighborhoodAttention.aligned16(
                                 t.q, t.k, t.v, t.dOut, t.dq, t.dk, t.dv);
+        boolean rpbAtomics = p.hasRpb() && !deterministic;
+        boolean rpbSlices = tensorCores && ordersDrpbInDq(p, deterministic);
+        if (rpbAtomics) {
+            memsetZero(
+                    accumulator, (long) p.heads() * p.rpbSizePerHead(), "rpb gradient accumulator");
+        } else if (rpbSlices) {
+            // CTAs without queries (tiles past a short dilation group) leave their table
+            memsetZero(accumulator, drpbSliceFloats(p), "rpb gradient tables");
+        }
+        KernelParams dqParams =
+                base().set(Slot.DELTA, delta)
+                        .set(Slot.D_RPB, rpbAtomics || rpbSlices ? accumulator : 0);
         if (tensorCores) {
             TilePlan plan = plan(p);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
@@ -158,7 +213,7 @@ final class BackwardLaunch {
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
             if (!fusesDq(p, deterministic)) {
                 launch(
-                        dqKernel(p, dtype),
+                        dqKernel(p, dtype, deterministic),
                         new int[] {grid, p.heads(), p.batch()},
                         dqSharedBytes(p, dtype, deterministic),
                         dqParams.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
@@ -190,7 +245,9 @@ final class BackwardLaunch {
         }
         if (p.hasRpb()) {
             int entries = p.heads() * p.rpbSizePerHead();
-            if (deterministic) {
+            if (rpbSlices) {
+                reduceSlices(accumulator, entries);
+            } else if (deterministic) {
                 module.launch(
                         "na_bwd_drpb_ordered_" + dtype.kernelSuffix(),
                         new int[] {entries, 1, 1},
@@ -217,6 +274,25 @@ final class BackwardLaunch {
                             () -> "cuMemsetD32Async(" + what + ")");
                     return null;
                 });
+    }
+
+    /** Queues the fixed-order sum of the per-CTA bias-gradient tables into {@code t.dRpb}. */
+    private void reduceSlices(long slices, int entries) {
+        int ctas = FusedNeighborhoodAttention.gridSize("rpb gradient tables", drpbCtasPerHead(p));
+        Pointer args =
+                Pointer.to(
+                        Pointer.to(new long[] {t.dRpb}),
+                        Pointer.to(new long[] {slices}),
+                        Pointer.to(new int[] {ctas}),
+                        Pointer.to(new int[] {p.rpbSizePerHead()}));
+        module.launch(
+                drpbReduceKernel(dtype),
+                new int[] {entries, 1, 1},
+                128,
+                0,
+                stream,
+                args,
+                describe(() -> "rpb gradient tables in order"));
     }
 
     /** Queues {@code out = scale * in}, float32 accumulators to the dtype. */

@@ -92,6 +92,15 @@ class FusedBackwardGpuTest {
                                 true,
                                 0),
                         GpuCase.of(
+                                "1d rpb, dilation, a group without a second tile (d128)",
+                                b -> b.setKernelSize(13).optDilation(3),
+                                new int[] {193},
+                                2,
+                                2,
+                                128,
+                                true,
+                                0),
+                        GpuCase.of(
                                 "2d rpb, stride, GQA 2:1 (tensor cores, d64)",
                                 b -> b.setKernelSize(7, 9).optStride(2, 3),
                                 new int[] {20, 27},
@@ -157,27 +166,67 @@ class FusedBackwardGpuTest {
         }
     }
 
-    @ParameterizedTest
-    @EnumSource(DType.class)
-    void deterministicModeIsBitwiseReproducible(DType dtype) {
-        // with rpb: tensor-core dq and dk/dv plus the ordered bias gradient; without: tensor
-        // cores only
-        for (boolean rpb : new boolean[] {true, false}) {
-            NaProblem p =
-                    NaProblem.builder()
-                            .setOptions(NaOptions.builder().setKernelSize(5).build())
-                            .setBatch(2)
-                            .setSpatialSize(20, 20)
-                            .setHeads(2)
-                            .setHeadDim(32)
-                            .optRpb(rpb)
-                            .build();
+    static Stream<GpuCase> deterministicCases() {
+        return Stream.of(
+                GpuCase.of(
+                        "2d, no rpb (d32)",
+                        b -> b.setKernelSize(5),
+                        new int[] {20, 20},
+                        2,
+                        2,
+                        32,
+                        false,
+                        0),
+                GpuCase.of(
+                        "2d rpb, bias gradient in dq (d32)",
+                        b -> b.setKernelSize(5),
+                        new int[] {20, 20},
+                        2,
+                        2,
+                        32,
+                        true,
+                        0),
+                GpuCase.of(
+                        "2d rpb 7x7, dilation, GQA, bias gradient in dq (d64)",
+                        b -> b.setKernelSize(7).optDilation(2, 3),
+                        new int[] {40, 45},
+                        4,
+                        2,
+                        64,
+                        true,
+                        0),
+                GpuCase.of(
+                        "1d rpb, dilation, a CTA without queries, bias gradient in dq (d128)",
+                        b -> b.setKernelSize(13).optDilation(3),
+                        new int[] {193},
+                        2,
+                        2,
+                        128,
+                        true,
+                        0),
+                GpuCase.of(
+                        "3d rpb, window over 64: scalar ordered bias gradient (d128)",
+                        b -> b.setKernelSize(3, 5, 7),
+                        new int[] {6, 9, 10},
+                        2,
+                        2,
+                        128,
+                        true,
+                        0));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("deterministicCases")
+    void deterministicModeIsBitwiseReproducible(GpuCase c) {
+        // dq, dk, dv and the bias gradient of two runs on the same inputs, every dtype
+        NaProblem p = c.problem();
+        for (DType dtype : DType.values()) {
             NaReference.Inputs in = GpuCheck.inputs(p, dtype, random);
             float[] dOut = GpuCheck.round(RandomProblems.normal(random, in.q().length, 1.0), dtype);
             float[][] first = GpuCheck.backward(p, dtype, in, dOut, true);
             float[][] second = GpuCheck.backward(p, dtype, in, dOut, true);
             for (int i = 0; i < 4; i++) {
-                assertArrayEquals(first[i], second[i], "gradient " + i + " rpb " + rpb);
+                assertArrayEquals(first[i], second[i], "gradient " + i + " " + dtype + " " + p);
             }
         }
     }

@@ -313,8 +313,11 @@ public final class KernelBench {
                         DeviceBuffer.allocate(
                                 0,
                                 backward
-                                        ? FusedNeighborhoodAttention.backwardWorkspaceBytes(
-                                                p, dtype, false)
+                                        ? Math.max( // one workspace for both modes
+                                                FusedNeighborhoodAttention.backwardWorkspaceBytes(
+                                                        p, dtype, false),
+                                                FusedNeighborhoodAttention.backwardWorkspaceBytes(
+                                                        p, dtype, true))
                                         : 0)) {
             q.fillNormal(qCount, dtype, 1, 1f, 0);
             k.fillNormal(qCount, dtype, 2, 1f, 0);
