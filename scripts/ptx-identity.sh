@@ -8,8 +8,11 @@
 #   scripts/ptx-identity.sh [BASE_REV] [ARCH...]     e.g. scripts/ptx-identity.sh main compute_80 compute_90a
 #
 # Defaults: BASE_REV = HEAD, ARCH = compute_80. Prints per ARCH the number of entry points compared,
-# then any that differ (with the first lines of their normalized diff), are new or are gone; exits 1
-# if any does. Work files stay in $PTX_WORK (default: a fresh temporary folder) for a closer look.
+# then any that differ, are new or are gone; exits 1 if any does. A differing one is marked "the
+# same instructions, reordered" when its instructions with registers and labels blanked are the
+# same lines in another order (weaker than identity: operands may be permuted too; a GPU test run
+# decides), else "other instructions"; then the first lines of that blanked diff. Work files stay
+# in $PTX_WORK (default: a fresh temporary folder) for a closer look.
 # One compile takes about 40 s per ARCH and tree on one core (nvcc runs the two trees in parallel).
 set -euo pipefail
 root="$(git rev-parse --show-toplevel)"
@@ -48,6 +51,8 @@ for line in open(src):
 EOF
 }
 
+shape() { sed -E 's/%[a-z]+#[0-9]+/%R/g; s/\$L__[A-Za-z]+#[0-9_]+/L/g' "$1"; }
+
 status=0
 for arch in "${archs[@]}"; do
     for tree in base head; do
@@ -73,8 +78,12 @@ for arch in "${archs[@]}"; do
     done
     echo "$arch: $(ls "$work/base.$arch" | wc -l) entry points at $base, $same identical, ${#differ[@]} differ"
     for e in "${differ[@]}"; do
-        echo "--- $e"
-        diff "$work/base.$arch/$e.ptx" "$work/head.$arch/$e.ptx" | head -20 || true
+        if cmp -s <(shape "$work/base.$arch/$e.ptx" | sort) <(shape "$work/head.$arch/$e.ptx" | sort); then
+            echo "--- $e: the same instructions, reordered"
+        else
+            echo "--- $e: other instructions"
+        fi
+        diff <(shape "$work/base.$arch/$e.ptx") <(shape "$work/head.$arch/$e.ptx") | head -20 || true
     done
 done
 echo "work files: $work"
