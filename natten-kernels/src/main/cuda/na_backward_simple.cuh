@@ -2,85 +2,47 @@
 // pre-pass is shared with the tensor-core backward. Lanes of a warp split the head dim as in
 // fwd_simple; attention weights are recomputed from q, k and the forward's log-sum-exp.
 #pragma once
-#include "na_common.cuh"
+#include "na_simple_common.cuh"
 
 namespace bwd_simple {
-constexpr int PER_LANE = 8;  // 256 / 32
+// No bias in the logits (the additional tokens').
+struct NoBias {};
 
-__device__ __forceinline__ float warp_sum(float x) {
+// dk, dv += the terms of query token qt of every head of kv head hk's group (batch b) for the
+// key/value pair k, v (rows in registers). bias(h): the logit's bias for head h, or NoBias.
+template <typename T, typename Bias>
+__device__ __forceinline__ void add_dkdv_token(const NaParams& p, int b, int N, int qt, int hk, int group,
+                                               const float* k, const float* v, float* dk, float* dv, int lane,
+                                               Bias bias) {
+    using namespace na_simple;
+    for (int h = hk * group; h < (hk + 1) * group; ++h) {
+        const long long row = (static_cast<long long>(b) * N + qt) * p.H + h;
+        const T* qr = static_cast<const T*>(p.q) + row * p.D;
+        const T* dor = static_cast<const T*>(p.dout) + row * p.D;
+        float pr;
+        if constexpr (__is_same(Bias, NoBias)) {
+            pr = expf(dot_row(k, qr, p.D, lane) * p.scale - p.lse[row]);
+        } else {
+            float bh = bias(h);
+            pr = expf(dot_row(k, qr, p.D, lane) * p.scale + bh - p.lse[row]);
+        }
+        float ds = pr * (dot_row(v, dor, p.D, lane) - p.delta[row]);
 #pragma unroll
-    for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
-    return x;
-}
-
-template <typename T>
-__device__ __forceinline__ void load_row(const T* row, int D, int lane, float* x) {
-#pragma unroll
-    for (int e = 0; e < PER_LANE; ++e) {
-        int c = e * 32 + lane;
-        x[e] = c < D ? to_float(row[c]) : 0.f;
-    }
-}
-
-template <typename T>
-__device__ __forceinline__ float dot_row(const float* x, const T* row, int D, int lane) {
-    float acc = 0.f;
-#pragma unroll
-    for (int e = 0; e < PER_LANE; ++e) {
-        int c = e * 32 + lane;
-        if (c < D) acc += x[e] * to_float(row[c]);
-    }
-    return warp_sum(acc);
-}
-
-template <typename T>
-__device__ __forceinline__ void store_row(T* row, int D, int lane, const float* x, float scale) {
-#pragma unroll
-    for (int e = 0; e < PER_LANE; ++e) {
-        int c = e * 32 + lane;
-        if (c < D) row[c] = from_float<T>(x[e] * scale);
-    }
-}
-
-// Group coordinates, group and window of a query token on every axis.
-struct QueryWindow {
-    int g[3], qi[3], ws[3], we[3];
-    __device__ QueryWindow(const NaParams& p, int t) {
-        int x[3];
-        unflatten(t, p.L, x);
-#pragma unroll
-        for (int a = 0; a < 3; ++a) {
-            g[a] = x[a] % p.dil[a];
-            qi[a] = x[a] / p.dil[a];
-            axis_window(qi[a], group_length(p.L[a], p.dil[a], g[a]), p.ks[a], p.str[a], p.causal[a], ws[a], we[a]);
+        for (int e = 0; e < PER_LANE; ++e) {
+            int c = e * 32 + lane;
+            if (c < p.D) {
+                dv[e] += pr * to_float(dor[c]);
+                dk[e] += ds * to_float(qr[c]);
+            }
         }
     }
-};
-}  // namespace bwd_simple
-
-// Queries (group indices) whose window contains key j on one axis: [lo, hi). Windows' starts and
-// ends are monotonic in the query index, so both bounds are binary searches.
-__device__ __forceinline__ void inverse_window(int j, int lg, int k, int s, int causal, int& lo, int& hi) {
-    int a = 0, b = lg;  // first i with end(i) > j
-    while (a < b) {
-        int mid = (a + b) >> 1, st, en;
-        axis_window(mid, lg, k, s, causal, st, en);
-        if (en > j) b = mid; else a = mid + 1;
-    }
-    lo = a;
-    a = lo, b = lg;  // first i with start(i) > j
-    while (a < b) {
-        int mid = (a + b) >> 1, st, en;
-        axis_window(mid, lg, k, s, causal, st, en);
-        if (st > j) b = mid; else a = mid + 1;
-    }
-    hi = a;
 }
+}  // namespace bwd_simple
 
 // delta[b, t, h] = sum_c dout * o, one warp per row.
 template <typename T>
 __device__ __forceinline__ void bwd_delta(const NaParams& p) {
-    using namespace bwd_simple;
+    using namespace na_simple;
     const long long row = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const long long rows = static_cast<long long>(p.B) * p.L[0] * p.L[1] * p.L[2] * p.H;
@@ -95,7 +57,7 @@ __device__ __forceinline__ void bwd_delta(const NaParams& p) {
 // when it is set (the non-deterministic mode).
 template <typename T>
 __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
-    using namespace bwd_simple;
+    using namespace na_simple;
     const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
@@ -105,7 +67,7 @@ __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
     const int b = static_cast<int>(warp / (static_cast<long long>(p.H) * N));
     const int hk = h / (p.H / p.Hkv);
     const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
-    QueryWindow w(p, t);
+    const TokenWindow<false> w(p, t);
     float q[PER_LANE], dout[PER_LANE], dq[PER_LANE] = {};
     load_row(static_cast<const T*>(p.q) + row * p.D, p.D, lane, q);
     load_row(static_cast<const T*>(p.dout) + row * p.D, p.D, lane, dout);
@@ -123,11 +85,11 @@ __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
         if (rpbIdx >= 0 && lane == 0) atomicAdd(drpb + rpbIdx, ds);
     };
     int kj[3];
-    for (kj[0] = w.ws[0]; kj[0] < w.we[0]; ++kj[0])
-        for (kj[1] = w.ws[1]; kj[1] < w.we[1]; ++kj[1])
-            for (kj[2] = w.ws[2]; kj[2] < w.we[2]; ++kj[2]) {
+    for (kj[0] = w.lo[0]; kj[0] < w.hi[0]; ++kj[0])
+        for (kj[1] = w.lo[1]; kj[1] < w.hi[1]; ++kj[1])
+            for (kj[2] = w.lo[2]; kj[2] < w.hi[2]; ++kj[2]) {
                 long long off = ((static_cast<long long>(b) * N + token_of(p, kj, w.g)) * p.Hkv + hk) * p.D;
-                int idx = rpb ? rpb_index(p, h, w.qi, kj) : -1;
+                int idx = rpb ? rpb_index(p, h, w.i, kj) : -1;
                 visit(static_cast<const T*>(p.k) + off, static_cast<const T*>(p.v) + off,
                       rpb ? to_float(rpb[idx]) : 0.f, drpb ? idx : -1);
             }
@@ -142,7 +104,7 @@ __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
 // whose windows contain the key (a box: per axis the inverse window).
 template <typename T>
 __device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
-    using namespace bwd_simple;
+    using namespace na_simple;
     const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
@@ -151,41 +113,18 @@ __device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
     const int t = static_cast<int>((warp / p.Hkv) % N);
     const int b = static_cast<int>(warp / (static_cast<long long>(p.Hkv) * N));
     const long long krow = (static_cast<long long>(b) * N + t) * p.Hkv + hk;
-    int x[3], g[3], kj[3], lo[3], hi[3];
-    unflatten(t, p.L, x);
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-        g[a] = x[a] % p.dil[a];
-        kj[a] = x[a] / p.dil[a];
-        inverse_window(kj[a], group_length(p.L[a], p.dil[a], g[a]), p.ks[a], p.str[a], p.causal[a], lo[a], hi[a]);
-    }
+    const TokenWindow<true> w(p, t);
     float k[PER_LANE], v[PER_LANE], dk[PER_LANE] = {}, dv[PER_LANE] = {};
     load_row(static_cast<const T*>(p.k) + krow * p.D, p.D, lane, k);
     load_row(static_cast<const T*>(p.v) + krow * p.D, p.D, lane, v);
     const T* rpb = static_cast<const T*>(p.rpb);
     const int group = p.H / p.Hkv;
     int qi[3];
-    for (qi[0] = lo[0]; qi[0] < hi[0]; ++qi[0])
-        for (qi[1] = lo[1]; qi[1] < hi[1]; ++qi[1])
-            for (qi[2] = lo[2]; qi[2] < hi[2]; ++qi[2]) {
-                const int qt = token_of(p, qi, g);
-                for (int h = hk * group; h < (hk + 1) * group; ++h) {
-                    const long long row = (static_cast<long long>(b) * N + qt) * p.H + h;
-                    const T* qr = static_cast<const T*>(p.q) + row * p.D;
-                    const T* dor = static_cast<const T*>(p.dout) + row * p.D;
-                    float bias = rpb ? to_float(rpb[rpb_index(p, h, qi, kj)]) : 0.f;
-                    float pr = expf(dot_row(k, qr, p.D, lane) * p.scale + bias - p.lse[row]);
-                    float ds = pr * (dot_row(v, dor, p.D, lane) - p.delta[row]);
-#pragma unroll
-                    for (int e = 0; e < PER_LANE; ++e) {
-                        int c = e * 32 + lane;
-                        if (c < p.D) {
-                            dv[e] += pr * to_float(dor[c]);
-                            dk[e] += ds * to_float(qr[c]);
-                        }
-                    }
-                }
-            }
+    for (qi[0] = w.lo[0]; qi[0] < w.hi[0]; ++qi[0])
+        for (qi[1] = w.lo[1]; qi[1] < w.hi[1]; ++qi[1])
+            for (qi[2] = w.lo[2]; qi[2] < w.hi[2]; ++qi[2])
+                bwd_simple::add_dkdv_token<T>(p, b, N, token_of(p, qi, w.g), hk, group, k, v, dk, dv, lane,
+                                              [&](int h) { return rpb ? to_float(rpb[rpb_index(p, h, qi, w.i)]) : 0.f; });
     store_row(static_cast<T*>(p.dk) + krow * p.D, p.D, lane, dk, p.scale);
     store_row(static_cast<T*>(p.dv) + krow * p.D, p.D, lane, dv, 1.f);
 }
@@ -194,7 +133,7 @@ __device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
 // of the group's heads, in a fixed order.
 template <typename T>
 __device__ __forceinline__ void bwd_dadd_simple(const NaParams& p) {
-    using namespace bwd_simple;
+    using namespace na_simple;
     const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
@@ -207,23 +146,8 @@ __device__ __forceinline__ void bwd_dadd_simple(const NaParams& p) {
     load_row(static_cast<const T*>(p.addk) + arow * p.D, p.D, lane, k);
     load_row(static_cast<const T*>(p.addv) + arow * p.D, p.D, lane, v);
     const int group = p.H / p.Hkv;
-    for (int t = 0; t < N; ++t) {
-        for (int h = hk * group; h < (hk + 1) * group; ++h) {
-            const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
-            const T* qr = static_cast<const T*>(p.q) + row * p.D;
-            const T* dor = static_cast<const T*>(p.dout) + row * p.D;
-            float pr = expf(dot_row(k, qr, p.D, lane) * p.scale - p.lse[row]);
-            float ds = pr * (dot_row(v, dor, p.D, lane) - p.delta[row]);
-#pragma unroll
-            for (int e = 0; e < PER_LANE; ++e) {
-                int c = e * 32 + lane;
-                if (c < p.D) {
-                    dv[e] += pr * to_float(dor[c]);
-                    dk[e] += ds * to_float(qr[c]);
-                }
-            }
-        }
-    }
+    for (int t = 0; t < N; ++t)
+        bwd_simple::add_dkdv_token<T>(p, b, N, t, hk, group, k, v, dk, dv, lane, bwd_simple::NoBias{});
     store_row(static_cast<T*>(p.daddk) + arow * p.D, p.D, lane, dk, p.scale);
     store_row(static_cast<T*>(p.daddv) + arow * p.D, p.D, lane, dv, 1.f);
 }
@@ -243,13 +167,13 @@ __device__ __forceinline__ void bwd_drpb_ordered(const NaParams& p) {
     float sum = 0.f;
     for (long long idx = threadIdx.x; idx < static_cast<long long>(p.B) * N; idx += blockDim.x) {
         const int b = static_cast<int>(idx / N), t = static_cast<int>(idx % N);
-        bwd_simple::QueryWindow w(p, t);
+        const na_simple::TokenWindow<false> w(p, t);
         int kj[3];
         bool in = true;
 #pragma unroll
         for (int a = 0; a < 3; ++a) {
-            kj[a] = w.qi[a] + off[a] - (p.ks[a] - 1);
-            in &= kj[a] >= w.ws[a] && kj[a] < w.we[a];
+            kj[a] = w.i[a] + off[a] - (p.ks[a] - 1);
+            in &= kj[a] >= w.lo[a] && kj[a] < w.hi[a];
         }
         if (!in) continue;
         const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
@@ -263,7 +187,7 @@ __device__ __forceinline__ void bwd_drpb_ordered(const NaParams& p) {
             s += to_float(qr[c]) * to_float(kr[c]);
             dp += to_float(dor[c]) * to_float(vr[c]);
         }
-        float bias = to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, w.qi, kj)]);
+        float bias = to_float(static_cast<const T*>(p.rpb)[rpb_index(p, h, w.i, kj)]);
         float pr = expf(s * p.scale + bias - p.lse[row]);
         sum += pr * (dp - p.delta[row]);
     }

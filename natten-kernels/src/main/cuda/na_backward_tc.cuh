@@ -11,8 +11,7 @@
 //                since window bounds are monotonic): dV = sum P^T dO, dK = scale * sum dS^T Q.
 // dQ, dK and dV without atomics: every element is summed by one thread in a fixed order.
 #pragma once
-#include "na_backward_simple.cuh"
-#include "na_mma.cuh"
+#include "na_tiles.cuh"
 
 namespace bwd_tc {
 constexpr int BT = 64;  // rows of every tile (4 warps x 16)
@@ -20,25 +19,6 @@ constexpr int NT = 128;
 // Largest bias table per head (floats) that bwd_dq_tc sums in shared memory before adding it to
 // p.drpb; larger tables take global atomics per element. Java mirrors it (BackwardLaunch).
 constexpr int RPB_SHARED_FLOATS = 4096;
-
-// Shared row stride of a tile of rows of `elems` elements: padded by one 16-byte chunk.
-template <typename T, int elems>
-constexpr int lds = elems + MmaOps<T>::EPC;
-
-// Loads 64 rows of D elements by cp.async; row r is valid iff valid(r), at element offset off(r).
-template <typename T, int D, typename Valid, typename Off>
-__device__ __forceinline__ void load_rows(T* dst, const T* src, Valid valid, Off off) {
-    constexpr int EPC = MmaOps<T>::EPC, LDS = lds<T, D>, CPR = D / EPC, RPP = NT / CPR;
-    const int chunk = threadIdx.x % CPR;
-#pragma unroll
-    for (int pass = 0; pass < (BT + RPP - 1) / RPP; ++pass) {
-        int r = threadIdx.x / CPR + pass * RPP;
-        if (r < BT) {
-            bool ok = valid(r);
-            cp_async16(dst + r * LDS + chunk * EPC, src + (ok ? off(r) : 0) + chunk * EPC, ok);
-        }
-    }
-}
 
 // acc[16 x 64] (warp rows x tile rows of `b`) = A[warp rows] . B^T over D, both from shared.
 template <typename T, int D>
@@ -179,17 +159,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         kvs[a] = s0;
         nkv[a] = (e1 - s0 + p.tkv[a] - 1) / p.tkv[a];
     }
-    auto qvalid = [&](int r, int* x) {
-        int rc[3];
-        unflatten(r, p.tq, rc);
-        bool ok = true;
-#pragma unroll
-        for (int a = 0; a < 3; ++a) {
-            x[a] = q0[a] + rc[a];
-            ok &= x[a] < q1[a];
-        }
-        return ok;
-    };
+    auto qvalid = [&](int r, int* x) { return box_coords(r, p.tq, q0, q1, x); };
     for (int r = tid; r < BT; r += NT) {
         int x[3];
         bool ok = qvalid(r, x);
@@ -220,29 +190,20 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         return ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h);
     };
     auto qok = [&](int r) { int x[3]; return qvalid(r, x); };
-    load_rows<T, D>(sQ, static_cast<const T*>(p.q), qok, [&](int r) { return qrow(r) * D; });
-    load_rows<T, D>(sO, static_cast<const T*>(p.dout), qok, [&](int r) { return qrow(r) * D; });
+    load_rows<T, D, BT, NT>(sQ, static_cast<const T*>(p.q), qok, [&](int r) { return qrow(r) * D; });
+    load_rows<T, D, BT, NT>(sO, static_cast<const T*>(p.dout), qok, [&](int r) { return qrow(r) * D; });
     cp_async_commit();
     __syncthreads();
 
     const int nTiles = nkv[0] * nkv[1] * nkv[2];
-    auto tile_origin = [&](int j, int* kb) {
-        int tj[3];
-        unflatten(j, nkv, tj);
-#pragma unroll
-        for (int a = 0; a < 3; ++a) kb[a] = kvs[a] + tj[a] * p.tkv[a];
-    };
     auto load_kv = [&](int j, int stage) {
         int kb[3];
-        tile_origin(j, kb);
+        tile_origin(j, nkv, kvs, p.tkv, kb);
         const long long base = static_cast<long long>(b) * N + token_of(p, kb, g);
-        auto ok = [&](int c) {
-            int pk = sKc[c];
-            return (pk & 255) < lg[0] - kb[0] && ((pk >> 8) & 255) < lg[1] - kb[1] && (pk >> 16) < lg[2] - kb[2];
-        };
+        auto ok = [&](int c) { return packed_in(sKc[c], lg, kb); };
         auto off = [&](int c) { return ((base + sKoff[c]) * p.Hkv + hk) * D; };
-        load_rows<T, D>(sK + stage * BT * LDS, static_cast<const T*>(p.k), ok, off);
-        load_rows<T, D>(sV + stage * BT * LDS, static_cast<const T*>(p.v), ok, off);
+        load_rows<T, D, BT, NT>(sK + stage * BT * LDS, static_cast<const T*>(p.k), ok, off);
+        load_rows<T, D, BT, NT>(sV + stage * BT * LDS, static_cast<const T*>(p.v), ok, off);
     };
     load_kv(0, 0);
     cp_async_commit();
@@ -277,7 +238,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         gemm_abt<T, D>(s, sQ + wrow * LDS, ks, lane);
         gemm_abt<T, D>(dp, sO + wrow * LDS, vs, lane);
         int kb[3];
-        tile_origin(j, kb);
+        tile_origin(j, nkv, kvs, p.tkv, kb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
@@ -420,17 +381,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         qs[a] = lo0;
         nq[a] = (hi1 - lo0 + p.tkv[a] - 1) / p.tkv[a];
     }
-    auto kvalid = [&](int r, int* x) {
-        int rc[3];
-        unflatten(r, p.tq, rc);
-        bool ok = true;
-#pragma unroll
-        for (int a = 0; a < 3; ++a) {
-            x[a] = k0[a] + rc[a];
-            ok &= x[a] < k1[a];
-        }
-        return ok;
-    };
+    auto kvalid = [&](int r, int* x) { return box_coords(r, p.tq, k0, k1, x); };
     auto kok = [&](int r) { int x[3]; return kvalid(r, x); };
     auto krow = [&](int r) {
         int x[3];
@@ -454,31 +405,22 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
-    load_rows<T, D>(sK, static_cast<const T*>(p.k), kok, [&](int r) { return krow(r) * D; });
-    load_rows<T, D>(sV, static_cast<const T*>(p.v), kok, [&](int r) { return krow(r) * D; });
+    load_rows<T, D, BT, NT>(sK, static_cast<const T*>(p.k), kok, [&](int r) { return krow(r) * D; });
+    load_rows<T, D, BT, NT>(sV, static_cast<const T*>(p.v), kok, [&](int r) { return krow(r) * D; });
     cp_async_commit();
     __syncthreads();
 
     const int nQ = nq[0] * nq[1] * nq[2];
     const int nTiles = nQ * group;
-    auto tile_origin = [&](int j, int* qb) {
-        int tj[3];
-        unflatten(j % nQ, nq, tj);
-#pragma unroll
-        for (int a = 0; a < 3; ++a) qb[a] = qs[a] + tj[a] * p.tkv[a];
-    };
     auto load_q = [&](int j, int stage) {
         int qb[3];
-        tile_origin(j, qb);
+        tile_origin(j % nQ, nq, qs, p.tkv, qb);
         const int h = hk * group + j / nQ;
         const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
-        auto ok = [&](int c) {
-            int pk = sQc[c];
-            return (pk & 255) < lg[0] - qb[0] && ((pk >> 8) & 255) < lg[1] - qb[1] && (pk >> 16) < lg[2] - qb[2];
-        };
+        auto ok = [&](int c) { return packed_in(sQc[c], lg, qb); };
         auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
-        load_rows<T, D>(sQ + stage * BT * LDS, static_cast<const T*>(p.q), ok, [&](int c) { return row(c) * D; });
-        load_rows<T, D>(sO + stage * BT * LDS, static_cast<const T*>(p.dout), ok, [&](int c) { return row(c) * D; });
+        load_rows<T, D, BT, NT>(sQ + stage * BT * LDS, static_cast<const T*>(p.q), ok, [&](int c) { return row(c) * D; });
+        load_rows<T, D, BT, NT>(sO + stage * BT * LDS, static_cast<const T*>(p.dout), ok, [&](int c) { return row(c) * D; });
         for (int c = tid; c < BT; c += NT) {
             bool v = ok(c);
             sLse[stage * BT + c] = v ? p.lse[row(c)] * kLog2e : 0.f;
@@ -515,7 +457,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         gemm_abt<T, D>(s, sK + wrow * LDS, qsm, lane);  // S^T: keys x queries
         gemm_abt<T, D>(dp, sV + wrow * LDS, osm, lane);  // dP^T
         int qb[3];
-        tile_origin(j, qb);
+        tile_origin(j % nQ, nq, qs, p.tkv, qb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
@@ -566,7 +508,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
                 }
             }
             int qb[3];
-            tile_origin(j, qb);
+            tile_origin(j % nQ, nq, qs, p.tkv, qb);
             const int h = hk * group + j / nQ;
             const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
             float* acc = static_cast<float*>(p.dq);

@@ -52,6 +52,25 @@ __device__ __forceinline__ void axis_window(int i, int lg, int k, int s, int cau
     }
 }
 
+// Queries (group indices) whose window contains key j on one axis: [lo, hi). Windows' starts and
+// ends are monotonic in the query index, so both bounds are binary searches.
+__device__ __forceinline__ void inverse_window(int j, int lg, int k, int s, int causal, int& lo, int& hi) {
+    int a = 0, b = lg;  // first i with end(i) > j
+    while (a < b) {
+        int mid = (a + b) >> 1, st, en;
+        axis_window(mid, lg, k, s, causal, st, en);
+        if (en > j) b = mid; else a = mid + 1;
+    }
+    lo = a;
+    a = lo, b = lg;  // first i with start(i) > j
+    while (a < b) {
+        int mid = (a + b) >> 1, st, en;
+        axis_window(mid, lg, k, s, causal, st, en);
+        if (st > j) b = mid; else a = mid + 1;
+    }
+    hi = a;
+}
+
 __device__ __forceinline__ int group_length(int L, int d, int g) { return L / d + (g < L % d ? 1 : 0); }
 
 // Splits a flat index over a 3-D box (row-major) into coordinates.

@@ -2,11 +2,11 @@
 // online softmax over the neighbour set. Every dtype, any head dim D <= 256. Used for float32 and
 // head dims the tensor-core kernel has no instance for; also the independent check of it.
 #pragma once
-#include "na_common.cuh"
+#include "na_simple_common.cuh"
 
 template <typename T>
 __device__ __forceinline__ void fwd_simple(const NaParams& p) {
-    constexpr int PER_LANE = 8;  // 256 / 32
+    using namespace na_simple;
     const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
@@ -16,15 +16,7 @@ __device__ __forceinline__ void fwd_simple(const NaParams& p) {
     const int b = static_cast<int>(warp / (static_cast<long long>(p.H) * N));
     const int hk = h / (p.H / p.Hkv);
 
-    int x[3], g[3], qi[3], ws[3], we[3];
-    unflatten(t, p.L, x);
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-        g[a] = x[a] % p.dil[a];
-        qi[a] = x[a] / p.dil[a];
-        axis_window(qi[a], group_length(p.L[a], p.dil[a], g[a]), p.ks[a], p.str[a], p.causal[a],
-                    ws[a], we[a]);
-    }
+    const TokenWindow<false> w(p, t);
     const T* qp = static_cast<const T*>(p.q) + ((static_cast<long long>(b) * N + t) * p.H + h) * p.D;
     float qv[PER_LANE], acc[PER_LANE];
 #pragma unroll
@@ -35,15 +27,7 @@ __device__ __forceinline__ void fwd_simple(const NaParams& p) {
     }
     float m = -INFINITY, l = 0.f;
     auto visit = [&](const T* kp, const T* vp, float bias) {
-        float dot = 0.f;
-#pragma unroll
-        for (int e = 0; e < PER_LANE; ++e) {
-            int c = e * 32 + lane;
-            if (c < p.D) dot += qv[e] * to_float(kp[c]);
-        }
-#pragma unroll
-        for (int off = 16; off > 0; off >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, off);
-        float logit = dot * p.scale + bias;
+        float logit = dot_row(qv, kp, p.D, lane) * p.scale + bias;
         float mn = fmaxf(m, logit);
         float corr = expf(m - mn);
         float w = expf(logit - mn);
@@ -59,11 +43,11 @@ __device__ __forceinline__ void fwd_simple(const NaParams& p) {
     const T* vbase = static_cast<const T*>(p.v);
     const T* rpb = static_cast<const T*>(p.rpb);
     int kj[3];
-    for (kj[0] = ws[0]; kj[0] < we[0]; ++kj[0]) {
-        for (kj[1] = ws[1]; kj[1] < we[1]; ++kj[1]) {
-            for (kj[2] = ws[2]; kj[2] < we[2]; ++kj[2]) {
-                long long off = ((static_cast<long long>(b) * N + token_of(p, kj, g)) * p.Hkv + hk) * p.D;
-                float bias = rpb ? to_float(rpb[rpb_index(p, h, qi, kj)]) : 0.f;
+    for (kj[0] = w.lo[0]; kj[0] < w.hi[0]; ++kj[0]) {
+        for (kj[1] = w.lo[1]; kj[1] < w.hi[1]; ++kj[1]) {
+            for (kj[2] = w.lo[2]; kj[2] < w.hi[2]; ++kj[2]) {
+                long long off = ((static_cast<long long>(b) * N + token_of(p, kj, w.g)) * p.Hkv + hk) * p.D;
+                float bias = rpb ? to_float(rpb[rpb_index(p, h, w.i, kj)]) : 0.f;
                 visit(kbase + off, vbase + off, bias);
             }
         }
@@ -73,11 +57,6 @@ __device__ __forceinline__ void fwd_simple(const NaParams& p) {
         visit(static_cast<const T*>(p.addk) + off, static_cast<const T*>(p.addv) + off, 0.f);
     }
     T* op = static_cast<T*>(p.o) + ((static_cast<long long>(b) * N + t) * p.H + h) * p.D;
-    const float inv = 1.f / l;
-#pragma unroll
-    for (int e = 0; e < PER_LANE; ++e) {
-        int c = e * 32 + lane;
-        if (c < p.D) op[c] = from_float<T>(acc[e] * inv);
-    }
+    store_row(op, p.D, lane, acc, 1.f / l);
     if (lane == 0) p.lse[(static_cast<long long>(b) * N + t) * p.H + h] = m + logf(l);
 }

@@ -10,7 +10,7 @@
 // tiles mask per element from coordinates (row windows and tile-local key coordinates sit in shared
 // memory). K/V tiles are double-buffered by cp.async.
 #pragma once
-#include "na_mma.cuh"
+#include "na_tiles.cuh"
 
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
@@ -22,7 +22,7 @@ struct Config {
     static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
     static constexpr int EPC = MmaOps<T>::EPC;
-    static constexpr int LDS = D + EPC;  // padded shared row: ldmatrix rows hit distinct banks
+    static constexpr int LDS = lds<T, D>;
     static constexpr int CPR = D / EPC;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
@@ -108,14 +108,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     for (int pass = 0; pass < (BM + RPP - 1) / RPP; ++pass) {
         int r = tid / CPR + pass * RPP;
         if (r < BM) {
-            int rc[3], x[3];
-            unflatten(r, p.tq, rc);
-            bool valid = true;
-#pragma unroll
-            for (int a = 0; a < 3; ++a) {
-                x[a] = q0[a] + rc[a];
-                valid &= x[a] < q1[a];
-            }
+            int x[3];
+            bool valid = box_coords(r, p.tq, q0, q1, x);
             long long off = valid ? ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h) * D : 0;
             cp_async16(sQ + r * LDS + chunk * EPC, qg + off + chunk * EPC, valid);
         }
@@ -131,19 +125,12 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     const T* avg = static_cast<const T*>(p.addv);
     const long long kvRow0 = static_cast<long long>(b) * N;
 
-    // Origin (group coords) of neighbourhood tile j.
-    auto tile_origin = [&](int j, int* kb) {
-        int tj[3];
-        unflatten(j, nkv, tj);
-#pragma unroll
-        for (int a = 0; a < 3; ++a) kb[a] = kvs[a] + tj[a] * p.tkv[a];
-    };
     auto load_kv = [&](int j, int stage) {
         T* dk = sK + stage * BN * LDS;
         T* dv = sV + stage * BN * LDS;
         if (j < nNa) {
             int kb[3];
-            tile_origin(j, kb);
+            tile_origin(j, nkv, kvs, p.tkv, kb);
             const int lim0 = lg[0] - kb[0], lim1 = lg[1] - kb[1], lim2 = lg[2] - kb[2];
             const long long base = kvRow0 + token_of(p, kb, g);
 #pragma unroll
@@ -225,7 +212,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         bool unmasked;
         int kb[3];
         if (j < nNa) {
-            tile_origin(j, kb);
+            tile_origin(j, nkv, kvs, p.tkv, kb);
             unmasked = fullQ && !hasRpb;
 #pragma unroll
             for (int a = 0; a < 3; ++a) unmasked &= kb[a] >= inS[a] && kb[a] + p.tkv[a] <= inE[a];
@@ -324,15 +311,8 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             lt += __shfl_xor_sync(0xffffffffu, lt, 1);
             lt += __shfl_xor_sync(0xffffffffu, lt, 2);
             const int r = wrow + mt * 16 + (lane >> 2) + half * 8;
-            int rc[3], x[3];
-            unflatten(r, p.tq, rc);
-            bool valid = true;
-#pragma unroll
-            for (int a = 0; a < 3; ++a) {
-                x[a] = q0[a] + rc[a];
-                valid &= x[a] < q1[a];
-            }
-            if (!valid) continue;
+            int x[3];
+            if (!box_coords(r, p.tq, q0, q1, x)) continue;
             const long long row = (static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h;
             const float inv = 1.f / lt;
             T* orow = og + row * D + (lane & 3) * 2;
