@@ -11,6 +11,7 @@
 //                since window bounds are monotonic): dV = sum P^T dO, dK = scale * sum dS^T Q.
 // dQ, dK and dV without atomics: every element is summed by one thread in a fixed order.
 #pragma once
+#include "na_simple_common.cuh"
 #include "na_tiles.cuh"
 
 namespace bwd_tc {
@@ -329,7 +330,7 @@ __device__ __forceinline__ void bwd_drpb_reduce(T* out, const float* slices, int
     const float* src = slices + static_cast<long long>(h) * ctas * perHead + e;
     float sum = 0.f;
     for (int c = threadIdx.x; c < ctas; c += bwd_tc::NT) sum += src[static_cast<long long>(c) * perHead];
-    sum = bwd_simple::warp_sum(sum);
+    sum = na_simple::warp_sum(sum);
     if ((threadIdx.x & 31) == 0) warps[threadIdx.x >> 5] = sum;
     __syncthreads();
     if (threadIdx.x == 0) {
