@@ -125,10 +125,10 @@ public final class FusedNeighborhoodAttention {
      * out)} {@code [B, *spatial, heads]}; in the default (non-deterministic) mode also a float32 dq
      * accumulator {@code [B, *spatial, heads, D]} where dq is fused into the key/value kernel
      * (tensor-core path, head dim 32, no rpb), or a float32 bias-gradient accumulator {@code
-     * [heads, *rpb table]} when the problem has rpb (either path). In the deterministic mode with
-     * rpb on the tensor-core path and a window of at most 64 positions, one float32 bias table per
-     * dq CTA instead: {@code [heads, B, query tiles, *rpb table]}, about {@code 4 * table / 64}
-     * bytes per query row and head (NAT's 7x7: 169 entries, 2.6 floats per row and head).
+     * [heads, *rpb table]} when the problem has rpb (either path). With rpb on the tensor-core path
+     * and a window of at most 64 positions, in either mode, one float32 bias table per dq CTA
+     * instead: {@code [heads, B, query tiles, *rpb table]}, about {@code 4 * table / 64} bytes per
+     * query row and head (NAT's 7x7: 169 entries, 2.6 floats per row and head).
      */
     public static long backwardWorkspaceBytes(
             NaProblem problem, DType dtype, boolean deterministic) {
@@ -137,11 +137,11 @@ public final class FusedNeighborhoodAttention {
         if (BackwardLaunch.fusesDq(problem, deterministic)) {
             bytes += 4L * rows * problem.headDim();
         }
-        if (problem.hasRpb() && !deterministic) {
-            bytes += 4L * problem.heads() * problem.rpbSizePerHead();
-        }
-        if (BackwardLaunch.ordersDrpbInDq(problem, deterministic)) {
+        if (BackwardLaunch.ordersDrpbInDq(problem)) {
+            // also holds the default mode's accumulator should the buffers take the scalar path
             bytes += 4L * BackwardLaunch.drpbSliceFloats(problem);
+        } else if (problem.hasRpb() && !deterministic) {
+            bytes += 4L * problem.heads() * problem.rpbSizePerHead();
         }
         return bytes;
     }
@@ -159,22 +159,24 @@ public final class FusedNeighborhoodAttention {
      * atomics (5 instead of 7 matrix products per tile pair); at 64 and 128 the atomics cost more
      * than they save, so dq gets its own pass over query tiles that recomputes the weights (no
      * atomics). With rpb dq always takes that pass, the one kernel that visits each (query, key)
-     * pair exactly once: it also sums the bias gradient, per CTA in shared memory (tables of up to
-     * 4096 entries per head, else straight to global memory), then into a float32 accumulator by
+     * pair exactly once, and it also sums the bias gradient. On the tensor-core path with a window
+     * (product of the kernel sizes) of at most 64 positions (2-D kernels up to 8x8, 3-D up to
+     * 4x4x4; NAT and DiNAT's 7x7) it does so without atomics in both modes: each (query, key)
+     * pair's dS goes to its query's slot for that window position in shared memory, each CTA sums
+     * its rows per table entry in row order and writes its table to its own slice of the workspace,
+     * and a small kernel sums the slices of each entry in CTA order (measured faster than atomics,
+     * and reproducible). Larger windows sum it per CTA in shared memory (tables of up to 4096
+     * entries per head, else straight to global memory), then into a float32 accumulator by
      * atomics; the scalar path (other head dims, additional tokens) accumulates it by atomics per
      * pair. Atomics make the summation order, so the last bits, vary from run to run.
      *
      * <p>With {@code deterministic = true} dq always takes the separate pass (tensor cores where
-     * the head dim has an instance, with rpb too) and the bias gradient is summed in a fixed order.
-     * On the tensor-core path with a window (product of the kernel sizes) of at most 64 positions
-     * (2-D kernels up to 8x8, 3-D up to 4x4x4; NAT and DiNAT's 7x7) the dq kernel does it without
-     * atomics: each (query, key) pair's dS goes to its query's slot for that window position in
-     * shared memory, each CTA sums its rows per table entry in row order and writes its table to
-     * its own slice of the workspace, and a small kernel sums the slices of each entry in CTA
-     * order. Larger windows and the scalar path keep a separate kernel that sums each table entry
-     * over every query in a fixed order, recomputing each weight by scalar dot products: much
-     * slower than the default. Every gradient is then bitwise reproducible. The default favours
-     * speed because training tolerates reordering noise far below bf16 resolution.
+     * the head dim has an instance, with rpb too) and the bias gradient is summed in a fixed order:
+     * as above for windows of at most 64 positions on the tensor-core path; larger windows and the
+     * scalar path take a separate kernel that sums each table entry over every query in a fixed
+     * order, recomputing each weight by scalar dot products, much slower than the default. Every
+     * gradient is then bitwise reproducible. The default favours speed because training tolerates
+     * reordering noise far below bf16 resolution.
      *
      * @param problem the problem of the forward call
      * @param dtype element type of every tensor but {@code lse}

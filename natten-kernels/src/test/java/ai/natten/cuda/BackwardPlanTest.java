@@ -49,52 +49,51 @@ class BackwardPlanTest {
     }
 
     @Test
-    void deterministicModeOrdersTheBiasGradientInDqForWindowsOfUpTo64() {
+    void dqOrdersTheBiasGradientForWindowsOfUpTo64() {
         for (int d : new int[] {32, 64, 128}) {
             NaProblem nat = problem(d, true, 0, 7, 7);
-            assertTrue(BackwardLaunch.ordersDrpbInDq(nat, true), "d" + d);
-            assertFalse(BackwardLaunch.ordersDrpbInDq(nat, false), "d" + d);
+            assertTrue(BackwardLaunch.ordersDrpbInDq(nat), "d" + d);
             assertEquals(
                     "na_bwd_dq_rpb_ordered_tc_bf16_d" + d,
-                    BackwardLaunch.dqKernel(nat, DType.BFLOAT16, true));
-            assertEquals(
-                    "na_bwd_dq_rpb_tc_bf16_d" + d,
-                    BackwardLaunch.dqKernel(nat, DType.BFLOAT16, false));
+                    BackwardLaunch.dqKernel(nat, DType.BFLOAT16));
         }
-        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 8, 8), true));
-        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 4, 4, 4), true));
-        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 64), true));
+        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 8, 8)));
+        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 4, 4, 4)));
+        assertTrue(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 64)));
         // windows over 64 positions, additional tokens (scalar path), no rpb: not in dq
-        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 9, 8), true));
-        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 3, 5, 7), true));
-        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(64, true, 4, 7, 7), true));
-        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, false, 0, 7, 7), true));
+        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 9, 8)));
+        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, true, 0, 3, 5, 7)));
+        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(64, true, 4, 7, 7)));
+        assertFalse(BackwardLaunch.ordersDrpbInDq(problem(32, false, 0, 7, 7)));
         assertEquals(
                 "na_bwd_dq_rpb_tc_f32_d32",
-                BackwardLaunch.dqKernel(problem(32, true, 0, 9, 8), DType.FLOAT32, true));
+                BackwardLaunch.dqKernel(problem(32, true, 0, 9, 8), DType.FLOAT32));
         assertEquals(
                 "na_bwd_dq_tc_f16_d64",
-                BackwardLaunch.dqKernel(problem(64, false, 0, 7, 7), DType.FLOAT16, true));
+                BackwardLaunch.dqKernel(problem(64, false, 0, 7, 7), DType.FLOAT16));
     }
 
     @Test
-    void workspaceHoldsDeltaAndTheBiasAccumulatorOrTheDeterministicTables() {
+    void workspaceHoldsDeltaAndTheBiasTablesOrAccumulator() {
         NaProblem p = problem(32, true, 0, 7, 5);
         long rows = (long) p.batch() * p.tokens() * p.heads();
         long table = 13 * 9;
-        assertEquals(
-                4 * rows + 4 * 3 * table,
-                FusedNeighborhoodAttention.backwardWorkspaceBytes(p, DType.BFLOAT16, false));
-        // deterministic: one table per dq CTA, [heads][batch][grid x][table]
+        // window 35: one table per dq CTA in both modes, [heads][batch][grid x][table]
         long ctas = 3L * 2 * TilePlan.choose(p, 64, 64).gridX();
         assertTrue(ctas >= 6);
         assertEquals(ctas * table, BackwardLaunch.drpbSliceFloats(p));
-        assertEquals(
-                4 * rows + 4 * ctas * table,
-                FusedNeighborhoodAttention.backwardWorkspaceBytes(p, DType.FLOAT32, true));
-        // a window over 64 positions keeps the scalar ordered kernel: delta only
+        for (boolean deterministic : new boolean[] {false, true}) {
+            assertEquals(
+                    4 * rows + 4 * ctas * table,
+                    FusedNeighborhoodAttention.backwardWorkspaceBytes(
+                            p, DType.FLOAT32, deterministic));
+        }
+        // a window over 64 positions: the default mode's accumulator; deterministic: delta only
         NaProblem wide = problem(32, true, 0, 9, 9);
         long wideRows = (long) wide.batch() * wide.tokens() * wide.heads();
+        assertEquals(
+                4 * wideRows + 4 * 3 * 17 * 17,
+                FusedNeighborhoodAttention.backwardWorkspaceBytes(wide, DType.BFLOAT16, false));
         assertEquals(
                 4 * wideRows,
                 FusedNeighborhoodAttention.backwardWorkspaceBytes(wide, DType.FLOAT32, true));
@@ -104,13 +103,14 @@ class BackwardPlanTest {
     void biasTableOrWindowDsInSharedMemoryOnlyUpToTheBudget() {
         NaProblem small = problem(64, true, 0, 7, 7); // 169 entries per head, window 49
         NaProblem none = problem(64, false, 0, 7, 7);
-        NaProblem wide = problem(64, true, 0, 9, 9); // window 81: ordered kernel
+        NaProblem wide = problem(64, true, 0, 9, 9); // window 81: table of 289 or ordered kernel
         NaProblem large = problem(64, true, 0, 9, 9, 17); // 9537 entries per head
         for (DType dtype : DType.values()) {
             int base = BackwardLaunch.dqSharedBytes(none, dtype, false);
             assertEquals(base, BackwardLaunch.dqSharedBytes(none, dtype, true));
-            assertEquals(base + 4 * 169, BackwardLaunch.dqSharedBytes(small, dtype, false));
+            assertEquals(base + 4 * 64 * 49, BackwardLaunch.dqSharedBytes(small, dtype, false));
             assertEquals(base + 4 * 64 * 49, BackwardLaunch.dqSharedBytes(small, dtype, true));
+            assertEquals(base + 4 * 289, BackwardLaunch.dqSharedBytes(wide, dtype, false));
             assertEquals(base, BackwardLaunch.dqSharedBytes(wide, dtype, true));
             assertEquals(base, BackwardLaunch.dqSharedBytes(large, dtype, false));
             assertEquals(base, BackwardLaunch.dqSharedBytes(large, dtype, true));
@@ -129,8 +129,8 @@ class BackwardPlanTest {
                                 + 4 * p.rpbSizePerHead(),
                         bytes);
                 assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + " d" + d + ": " + bytes);
-                // deterministic: the largest window, 64 positions (8 x 8)
-                int ordered = BackwardLaunch.dqSharedBytes(problem(d, true, 0, 8, 8), dtype, true);
+                // the ordered kernel's largest window, 64 positions (8 x 8)
+                int ordered = BackwardLaunch.dqSharedBytes(problem(d, true, 0, 8, 8), dtype, false);
                 assertTrue(ordered <= HOPPER_SHARED_LIMIT, dtype + " d" + d + ": " + ordered);
             }
         }
@@ -150,11 +150,12 @@ class BackwardPlanTest {
                     symbols.contains(BackwardLaunch.drpbReduceKernel(dtype) + "\0"), dtype.name());
             for (int d : List.of(32, 64, 128)) {
                 for (boolean rpb : new boolean[] {false, true}) {
-                    NaProblem p = problem(d, rpb, 0, 7, 7);
+                    NaProblem p = problem(d, rpb, 0, 7, 7); // with rpb: the ordered dq kernel
+                    NaProblem wide = problem(d, rpb, 0, 9, 9); // with rpb: the atomic one
                     for (String kernel :
                             List.of(
-                                    BackwardLaunch.dqKernel(p, dtype, false),
-                                    BackwardLaunch.dqKernel(p, dtype, true),
+                                    BackwardLaunch.dqKernel(p, dtype),
+                                    BackwardLaunch.dqKernel(wide, dtype),
                                     BackwardLaunch.dkdvKernel(p, dtype))) {
                         assertTrue(symbols.contains(kernel + "\0"), kernel);
                     }
