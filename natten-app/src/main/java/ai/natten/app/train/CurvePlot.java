@@ -2,7 +2,6 @@ package ai.natten.app.train;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
@@ -15,13 +14,13 @@ import javax.imageio.ImageIO;
 /**
  * Draws the loss and accuracy curves of a run into a PNG with java.awt (headless): loss on the left
  * panel (train and validation), accuracy on the right (train top-1, validation top-1 and top-5),
- * epochs on the horizontal axes.
+ * epochs on the horizontal axes. Labels use {@link PixelFont}, so no font library is needed.
  */
 public final class CurvePlot {
 
     private static final int WIDTH = 1000;
     private static final int HEIGHT = 420;
-    private static final int MARGIN = 50;
+    private static final int MARGIN = 60;
     private static final Color[] COLORS = {
         new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c)
     };
@@ -37,7 +36,6 @@ public final class CurvePlot {
             g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
             g.setColor(Color.WHITE);
             g.fillRect(0, 0, WIDTH, HEIGHT);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             int panel = WIDTH / 2;
             double maxLoss =
                     records.stream()
@@ -83,7 +81,7 @@ public final class CurvePlot {
         int y0 = HEIGHT - MARGIN;
         int y1 = MARGIN;
         g.setColor(Color.BLACK);
-        g.drawString(title, x0, y1 - 15);
+        label(g, title, x0, y1 - 30);
         g.drawLine(x0, y0, x1, y0);
         g.drawLine(x0, y0, x0, y1);
         int epochs = records.size();
@@ -93,11 +91,14 @@ public final class CurvePlot {
             g.setColor(new Color(0xdddddd));
             g.drawLine(x0 + 1, y, x1, y);
             g.setColor(Color.BLACK);
-            g.drawString(String.format(java.util.Locale.ROOT, "%.2f", value), left + 5, y + 4);
+            String text = String.format(java.util.Locale.ROOT, "%.2f", value);
+            label(g, text, x0 - 6 - PixelFont.width(text), y + PixelFont.height() / 2);
         }
-        g.drawString("epoch 1", x0, y0 + 18);
-        g.drawString(String.valueOf(epochs), x1 - 10, y0 + 18);
+        label(g, "epoch 1", x0, y0 + 18);
+        String last = String.valueOf(epochs);
+        label(g, last, x1 - PixelFont.width(last), y0 + 18);
         g.setStroke(new BasicStroke(2f));
+        int legendX = x0; // the legend on a line of its own between the title and the plot
         for (int s = 0; s < series.size(); s++) {
             g.setColor(COLORS[s]);
             int previousX = -1;
@@ -117,8 +118,14 @@ public final class CurvePlot {
                 previousX = x;
                 previousY = y;
             }
-            g.drawString(names[s], x0 + 90 + 110 * s, y1 - 15); // legend beside the title
+            label(g, names[s], legendX, y1 - 8);
+            legendX += PixelFont.width(names[s]) + 16;
         }
         g.setStroke(new BasicStroke(1f));
+    }
+
+    /** Draws a label whose baseline is at {@code baseline}, as drawString would. */
+    private static void label(Graphics2D g, String text, int x, int baseline) {
+        PixelFont.draw(g, text, x, baseline - PixelFont.height());
     }
 }

@@ -75,8 +75,9 @@ public final class RunLog {
 
     /**
      * Appends an epoch and rewrites the CSV, JSON and plot. A Java that cannot draw here (e.g. a
-     * minimal JRE whose font library lacks its system libraries) loses only the plot: one warning
-     * says so and the run goes on.
+     * JRE whose java.awt native libraries lack their system libraries; the plot's text needs no
+     * font library, see {@link PixelFont}) loses only the plot: one warning says so and the run
+     * goes on.
      */
     public void append(EpochRecord record) throws IOException {
         records.add(record);
