@@ -11,7 +11,6 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterServer;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.loss.Loss;
@@ -24,13 +23,16 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 
 /**
  * Trains and evaluates a classifier Block on one or more devices (data parallel): each batch is cut
  * into contiguous slices, one per device; every device runs forward and backward on its slice with
  * its own mirror of the parameters; the gradients, flattened into one array per device, are summed
  * on the first device, clipped by their global L2 norm, and every mirror takes the same
- * multi-tensor {@link ResumableAdamW} step.
+ * multi-tensor {@link ResumableAdamW} step. With several devices each device's forward and backward
+ * run on a host thread of its own ({@link DeviceThreads}), so their engine calls are issued in
+ * parallel.
  *
  * <p>Each slice's loss is weighted by its share of the batch, so the summed gradient is the full
  * batch's mean gradient whatever the device count. With {@link Precision#FP16} the loss is
@@ -51,6 +53,7 @@ public final class DataParallelTrainer implements AutoCloseable {
     private final float clipNorm;
     private final Precision precision;
     private final DynamicLossScale lossScale;
+    private final DeviceThreads threads;
 
     /**
      * Prepares training of an initialized (or loaded) model.
@@ -86,6 +89,7 @@ public final class DataParallelTrainer implements AutoCloseable {
         this.clipNorm = clipNorm;
         this.precision = precision;
         this.lossScale = DynamicLossScale.forPrecision(precision);
+        this.threads = new DeviceThreads(devices.length);
         this.managers = new NDManager[devices.length];
         managers[0] = model.getNDManager();
         for (int d = 1; d < devices.length; d++) {
@@ -131,34 +135,49 @@ public final class DataParallelTrainer implements AutoCloseable {
         double lossSum = 0;
         long correct = 0;
         try (SliceManagers sliceManagers = new SliceManagers()) {
-            NDArray[] losses = new NDArray[slices.size()];
-            NDArray[] predictions = new NDArray[slices.size()];
-            // Every slice's forward and backward is queued before anything is read back, so the
-            // devices work at the same time and the host runs ahead of them.
-            try (GradientCollector collector = managers[0].getEngine().newGradientCollector()) {
-                for (int i = 0; i < slices.size(); i++) {
-                    Slice slice = slices.get(i);
-                    NDManager stepManager = sliceManagers.open(slice);
-                    NDList input = new NDList(images(stepManager, batch, slice));
-                    NDArray labels = stepManager.create(slice.labels());
-                    NDArray logits = block.forward(store, input, true).singletonOrThrow();
-                    NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
-                    losses[i] = sliceLoss.stopGradient();
-                    predictions[i] = logits.argMax(1);
-                    collector.backward(
-                            Scalars.multiply(sliceLoss, share(slice, batch) * lossScale.scale()));
-                }
+            // every device's forward and backward runs on its own thread; read back afterwards
+            List<Future<NDArray[]>> outputs = new ArrayList<>();
+            for (Slice slice : slices) {
+                NDManager stepManager = sliceManagers.open(slice);
+                outputs.add(
+                        threads.submit(
+                                slice.device(), () -> forwardBackward(batch, slice, stepManager)));
             }
             for (int i = 0; i < slices.size(); i++) {
                 Slice slice = slices.get(i);
-                lossSum += losses[i].getFloat() * share(slice, batch);
-                long[] predicted = predictions[i].toLongArray();
+                NDArray[] lossAndPredictions = DeviceThreads.join(outputs.get(i));
+                lossSum += lossAndPredictions[0].getFloat() * share(slice, batch);
+                long[] predicted = lossAndPredictions[1].toLongArray();
                 for (int row = 0; row < predicted.length; row++) {
                     correct += predicted[row] == slice.labels()[row] ? 1 : 0;
                 }
             }
         }
         return applyGradients(lossSum, correct);
+    }
+
+    /**
+     * One slice's forward, loss and backward, on its device's thread: PyTorch's grad mode is per
+     * thread, and DJL's gradient collector (one per JVM) cannot serve several threads, so this sets
+     * the mode and calls backward itself, as the collector would.
+     *
+     * @return the slice's loss (detached) and its predicted classes
+     */
+    private NDArray[] forwardBackward(HostBatch batch, Slice slice, NDManager manager) {
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(true);
+        try {
+            NDList input = new NDList(images(manager, batch, slice));
+            NDArray labels = manager.create(slice.labels());
+            NDArray logits = block.forward(store, input, true).singletonOrThrow();
+            NDArray sliceLoss = loss.evaluate(new NDList(labels), new NDList(logits));
+            NDArray scaled = Scalars.multiply(sliceLoss, share(slice, batch) * lossScale.scale());
+            NDArray seed = manager.ones(scaled.getShape(), scaled.getDataType());
+            JniUtils.backward((PtNDArray) scaled, (PtNDArray) seed, false, false);
+            return new NDArray[] {sliceLoss.stopGradient(), logits.argMax(1)};
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
     }
 
     private static float share(Slice slice, HostBatch batch) {
@@ -233,25 +252,19 @@ public final class DataParallelTrainer implements AutoCloseable {
             HostBatch batch = batches.next();
             List<Slice> slices = slices(batch);
             try (SliceManagers sliceManagers = new SliceManagers()) {
-                // every device's forward is queued before anything is read back
-                NDArray[] losses = new NDArray[slices.size()];
-                NDArray[] logits = new NDArray[slices.size()];
-                for (int i = 0; i < slices.size(); i++) {
-                    Slice slice = slices.get(i);
+                // every device's forward runs on its own thread; read back afterwards
+                List<Future<NDArray[]>> outputs = new ArrayList<>();
+                for (Slice slice : slices) {
                     NDManager stepManager = sliceManagers.open(slice);
-                    logits[i] =
-                            block.forward(
-                                            store,
-                                            new NDList(images(stepManager, batch, slice)),
-                                            false)
-                                    .singletonOrThrow();
-                    NDArray labels = stepManager.create(slice.labels());
-                    losses[i] = loss.evaluate(new NDList(labels), new NDList(logits[i]));
+                    outputs.add(
+                            threads.submit(
+                                    slice.device(), () -> forward(batch, slice, stepManager)));
                 }
                 for (int i = 0; i < slices.size(); i++) {
                     Slice slice = slices.get(i);
-                    lossSum += losses[i].getFloat() * slice.size();
-                    long[] hits = TopK.hits(logits[i], slice.labels(), 1, 5);
+                    NDArray[] lossAndLogits = DeviceThreads.join(outputs.get(i));
+                    lossSum += lossAndLogits[0].getFloat() * slice.size();
+                    long[] hits = TopK.hits(lossAndLogits[1], slice.labels(), 1, 5);
                     top1 += hits[0];
                     top5 += hits[1];
                 }
@@ -263,6 +276,21 @@ public final class DataParallelTrainer implements AutoCloseable {
         }
         return new Evaluation(
                 lossSum / images, (double) top1 / images, (double) top5 / images, images);
+    }
+
+    /** One slice's inference forward and loss, on its device's thread: {loss, logits}. */
+    private NDArray[] forward(HostBatch batch, Slice slice, NDManager manager) {
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false); // a new thread starts with PyTorch's grad mode on
+        try {
+            NDArray logits =
+                    block.forward(store, new NDList(images(manager, batch, slice)), false)
+                            .singletonOrThrow();
+            NDArray labels = manager.create(slice.labels());
+            return new NDArray[] {loss.evaluate(new NDList(labels), new NDList(logits)), logits};
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
     }
 
     /**
@@ -398,6 +426,7 @@ public final class DataParallelTrainer implements AutoCloseable {
 
     @Override
     public void close() {
+        threads.close();
         for (int d = 1; d < managers.length; d++) {
             managers[d].close();
         }
