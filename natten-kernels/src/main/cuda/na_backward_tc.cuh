@@ -75,10 +75,11 @@ __device__ __forceinline__ void store_acc(T* dst, float (*acc)[4], int wrow, int
     }
 }
 
-// table[bias entry within a head] += dS of the kept elements of a row half (query group coords
-// row; key c at tile-local packed[c] of the tile at origin). `keep` pre-shifted as in apply_mask.
-__device__ __forceinline__ void add_drpb(float* table, const float (*ds)[4], int half, uint64_t keep, const NaParams& p,
-                                         const int* row, const int* origin, const int* packed, int lane) {
+// f(col, v) for each kept element of a row half: its key's group coordinates col (key c at
+// tile-local packed[c] of the tile at origin) and its dS v. `keep` pre-shifted as in apply_mask.
+template <typename F>
+__device__ __forceinline__ void for_each_kept(const float (*ds)[4], int half, uint64_t keep, const int* origin,
+                                              const int* packed, int lane, F f) {
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
 #pragma unroll
@@ -86,32 +87,31 @@ __device__ __forceinline__ void add_drpb(float* table, const float (*ds)[4], int
             if ((keep >> (i * 8 + e)) & 1) {
                 int col[3];
                 tile_coords(origin, packed[i * 8 + (lane & 3) * 2 + e], col);
-                atomicAdd(table + rpb_index(p, 0, row, col), ds[i][half * 2 + e]);
+                f(col, ds[i][half * 2 + e]);
             }
         }
     }
 }
 
+// table[bias entry within a head] += dS of the kept elements of a row half (query group coords row).
+__device__ __forceinline__ void add_drpb(float* table, const float (*ds)[4], int half, uint64_t keep, const NaParams& p,
+                                         const int* row, const int* origin, const int* packed, int lane) {
+    for_each_kept(ds, half, keep, origin, packed, lane,
+                  [&](const int* col, float v) { atomicAdd(table + rpb_index(p, 0, row, col), v); });
+}
+
 // row[position in the query's window] = dS of the kept elements of a row half (window start ws per
-// axis; key c at tile-local packed[c] of the tile at origin). Every (query, key) pair is visited
-// once, so each slot is written once: plain stores, no order to keep.
+// axis). Every (query, key) pair is visited once, so each slot is written once: plain stores, no
+// order to keep.
 __device__ __forceinline__ void store_window_ds(float* row, const float (*ds)[4], int half, uint64_t keep,
                                                 const NaParams& p, const int* ws, const int* origin,
                                                 const int* packed, int lane) {
+    for_each_kept(ds, half, keep, origin, packed, lane, [&](const int* col, float v) {
+        int w = 0;
 #pragma unroll
-    for (int i = 0; i < 8; ++i) {
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            if ((keep >> (i * 8 + e)) & 1) {
-                int col[3];
-                tile_coords(origin, packed[i * 8 + (lane & 3) * 2 + e], col);
-                int w = 0;
-#pragma unroll
-                for (int a = 0; a < 3; ++a) w = w * p.ks[a] + col[a] - ws[a];
-                row[w] = ds[i][half * 2 + e];
-            }
-        }
-    }
+        for (int a = 0; a < 3; ++a) w = w * p.ks[a] + col[a] - ws[a];
+        row[w] = v;
+    });
 }
 }  // namespace bwd_tc
 
