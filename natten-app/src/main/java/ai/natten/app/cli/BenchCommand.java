@@ -21,7 +21,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -147,7 +146,7 @@ final class BenchCommand implements Callable<Integer> {
                             new LabelSmoothingLoss(0.1f),
                             5f,
                             format)) {
-                HostBatch batch = randomBatch();
+                HostBatch batch = HostBatch.random(batchSize, imageSize, classes, 7);
                 out.printf(
                         Locale.ROOT,
                         "%s, batch %d, %dx%d, %s, backend %s, devices %s%n",
@@ -187,19 +186,6 @@ final class BenchCommand implements Callable<Integer> {
                 what,
                 1000 * secondsPerBatch,
                 batchSize / secondsPerBatch);
-    }
-
-    private HostBatch randomBatch() {
-        Random random = new Random(7);
-        float[] pixels = new float[batchSize * 3 * imageSize * imageSize];
-        for (int i = 0; i < pixels.length; i++) {
-            pixels[i] = (float) random.nextGaussian();
-        }
-        int[] labels = new int[batchSize];
-        for (int i = 0; i < batchSize; i++) {
-            labels[i] = random.nextInt(classes);
-        }
-        return new HostBatch(pixels, labels, imageSize);
     }
 
     private static Iterator<HostBatch> repeat(HostBatch batch) {

@@ -20,7 +20,6 @@ import ai.djl.util.Pair;
 import ai.natten.app.data.HostBatch;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -48,7 +47,11 @@ class DataParallelTrainerGpuTest {
     @MethodSource("pairs")
     void twoDevicesTakeTheSameStepsAsOne(int gpus, Device[] devices) {
         requireGpus(gpus);
-        HostBatch[] batches = {randomBatch(7, 1), randomBatch(6, 2), randomBatch(9, 3)};
+        HostBatch[] batches = {
+            HostBatch.random(7, SIDE, CLASSES, 1),
+            HostBatch.random(6, SIDE, CLASSES, 2),
+            HostBatch.random(9, SIDE, CLASSES, 3)
+        };
         Device[] one = {Device.gpu(0)};
         List<float[]> initial = parametersAfter(one, new HostBatch[0]);
         List<float[]> single = parametersAfter(one, batches);
@@ -69,7 +72,7 @@ class DataParallelTrainerGpuTest {
     @MethodSource("pairs")
     void twoDevicesReportTheBatchLossAndAccuracyOfOne(int gpus, Device[] devices) {
         requireGpus(gpus);
-        HostBatch batch = randomBatch(11, 4);
+        HostBatch batch = HostBatch.random(11, SIDE, CLASSES, 4);
         DataParallelTrainer.StepResult one = firstStep(new Device[] {Device.gpu(0)}, batch);
         DataParallelTrainer.StepResult two = firstStep(devices, batch);
         assertEquals(one.loss(), two.loss(), 1e-5);
@@ -123,18 +126,5 @@ class DataParallelTrainerGpuTest {
                 ResumableAdamW.builder().setLearningRateTracker(Tracker.fixed(0.05f)).build();
         return new DataParallelTrainer(
                 model, devices, optimizer, new LabelSmoothingLoss(0.1f), 1f, Precision.FP32);
-    }
-
-    private static HostBatch randomBatch(int size, long seed) {
-        Random random = new Random(seed);
-        float[] pixels = new float[size * 3 * SIDE * SIDE];
-        for (int i = 0; i < pixels.length; i++) {
-            pixels[i] = (float) random.nextGaussian();
-        }
-        int[] labels = new int[size];
-        for (int i = 0; i < size; i++) {
-            labels[i] = random.nextInt(CLASSES);
-        }
-        return new HostBatch(pixels, labels, SIDE);
     }
 }
