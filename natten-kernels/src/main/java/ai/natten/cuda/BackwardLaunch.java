@@ -80,7 +80,7 @@ final class BackwardLaunch {
 
     /** The dq kernel's CTAs per head: batch times the grid's x extent. */
     private static long drpbCtasPerHead(NaProblem p) {
-        return p.batch() * TilePlan.choose(p, TILE, TILE).gridX();
+        return p.batch() * plan(p).gridX();
     }
 
     /**
