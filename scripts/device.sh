@@ -19,6 +19,11 @@
 #                                 appbench natten bench of training and inference steps
 #                                        (nat_mini, 56 px, batch 512, fused; one run per line of
 #                                        $APP_BENCH, default fp32 and fp16) on every GPU (as app)
+#                                 profile Nsight Compute (ncu, clocks left alone) on the first
+#                                        launch of each kernel of $PROFILE_KERNELS (regexes, default
+#                                        the tensor-core forward, dq and dk/dv kernels) in the
+#                                        KernelBench run of each problem of $PROFILE_PROBLEMS
+#                                        (default 2d-128-k31); one report per pair in $OUT/ncu/
 #                                 sass   per sm_90a kernel: HMMA, LDSM, local-memory (LDL/STL) and
 #                                        shared-atomic (ATOMS, of them CAS loops) instruction counts
 #                                        (cuobjdump of the packaged fatbin)
@@ -38,7 +43,8 @@
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
 # DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_PACKAGE (the package the
 # djl step's tests are selected from, default ai.natten.djl; ai.natten.app for the app's), DJL_BENCH
-# (0 skips the bench), BENCH_ARGS (e.g. --backward), PEER_FLEX (default
+# (0 skips the bench), BENCH_ARGS (e.g. --backward), TEST_JVM_OPTS (e.g. -Dnatten.cuda.planRank=1 for
+# the tests step), PEER_FLEX (default
 # /work/shared/bench/peer_flex.py), FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
 # APP_ARGS (extra train options), APP_TIMEOUT (seconds, default 3600; a run must finish in one call:
 # nothing written on the device, not even an ignored folder of the checkout, was there for the next
@@ -135,7 +141,8 @@ gpu() {
     for step in "${steps[@]}"; do
         case "$step" in
             tests)
-                "$java" -jar "$here/junit-console.jar" execute --class-path "$cp" \
+                # shellcheck disable=SC2086
+                "$java" ${TEST_JVM_OPTS:-} -jar "$here/junit-console.jar" execute --class-path "$cp" \
                     --select-package ai.natten --include-classname '.*GpuTest' \
                     --details=tree --disable-banner 2>&1 | tee "$out/tests.log" || status=1 ;;
             bench)
@@ -150,6 +157,8 @@ gpu() {
                 app_bench "$here" "$java" "$out" || status=1 ;;
             flex)
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
+            profile)
+                profile "$java" "$cp" "$out" || status=1 ;;
             sass)
                 python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
                     "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
@@ -162,6 +171,23 @@ gpu() {
         esac
     done
     return $status
+}
+
+# Nsight Compute: throughput, pipe use, stall reasons and occupancy of single kernel launches.
+profile() {
+    local java="$1" cp="$2" out="$3" ncu problem kernel
+    ncu="$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1)"
+    [ -n "$ncu" ] || { echo "no ncu on this machine" >&2; return 1; }
+    mkdir -p "$out/ncu"
+    for problem in ${PROFILE_PROBLEMS:-2d-128-k31}; do
+        for kernel in ${PROFILE_KERNELS:-na_fwd_tc na_bwd_dq_tc na_bwd_dkdv_tc}; do
+            "$ncu" --clock-control none --target-processes all -k "regex:$kernel" -c 1 \
+                --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+                --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
+                "$java" -cp "$cp" ai.natten.cuda.bench.KernelBench --backward --runs 1 --problems "$problem" \
+                >"$out/ncu/$problem-$kernel.txt" 2>&1 || echo "ncu failed on $problem $kernel" >&2
+        done
+    done
 }
 
 # DJL on the device's torch 2.11: DJL's JNI and the engine extension built for it, and a folder of

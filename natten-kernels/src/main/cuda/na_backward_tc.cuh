@@ -125,17 +125,20 @@ __device__ __forceinline__ void store_window_ds(float* row, const float (*ds)[4]
 // table entries over the rows in row order and the CTA writes its whole table to its slice of
 // p.drpb, a float32 workspace [head][batch][gridDim.x][table] zeroed beforehand (CTAs without
 // queries leave theirs), which bwd_drpb_reduce sums over the CTAs in a fixed order.
-template <typename T, int D, bool RPB, bool ORDERED_DRPB>
+// KV_STAGES: K/V tiles in shared memory, 2 (the next tile loads while this one is used) or 1 (a
+// third less shared memory, for a third CTA per SM at head dim 128).
+template <typename T, int D, bool RPB, bool ORDERED_DRPB, int KV_STAGES = 2>
 __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     static_assert(RPB || !ORDERED_DRPB, "the ordered bias gradient needs the bias");
+    static_assert(KV_STAGES == 1 || KV_STAGES == 2, "one or two K/V stages");
     using namespace bwd_tc;
     constexpr int LDS = lds<T, D>;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
     T* sO = sQ + BT * LDS;      // dO
-    T* sK = sO + BT * LDS;      // [2][BT][LDS]
-    T* sV = sK + 2 * BT * LDS;  // [2][BT][LDS]
-    int* sRow = reinterpret_cast<int*>(sV + 2 * BT * LDS);  // [BT][6] window per query row
+    T* sK = sO + BT * LDS;              // [KV_STAGES][BT][LDS]
+    T* sV = sK + KV_STAGES * BT * LDS;  // [KV_STAGES][BT][LDS]
+    int* sRow = reinterpret_cast<int*>(sV + KV_STAGES * BT * LDS);  // [BT][6] window per query row
     int* sKc = sRow + BT * 6;
     int* sKoff = sKc + BT;
     float* sBias = reinterpret_cast<float*>(sKoff + BT);  // RPB with p.drpb: [perHead] if it fits
@@ -225,16 +228,9 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
 
     for (int j = 0; j < nTiles; ++j) {
-        if (j + 1 < nTiles) {
-            load_kv(j + 1, (j + 1) & 1);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
-        const T* ks = sK + (j & 1) * BT * LDS;
-        const T* vs = sV + (j & 1) * BT * LDS;
+        const int stage = await_tile<KV_STAGES>(j, nTiles, load_kv);
+        const T* ks = sK + stage * BT * LDS;
+        const T* vs = sV + stage * BT * LDS;
         float s[8][4], dp[8][4];
         gemm_abt<T, D>(s, sQ + wrow * LDS, ks, lane);
         gemm_abt<T, D>(dp, sO + wrow * LDS, vs, lane);
@@ -341,9 +337,56 @@ __device__ __forceinline__ void bwd_drpb_reduce(T* out, const float* slices, int
     }
 }
 
+// acc[row] += v for the float32 accumulator rows of a warp's 16 x D dq (mma accumulator layout;
+// valid(r) for the warp-local row r, row(r) its first element). sm_90: lanes pair up by a shuffle
+// so that each holds four consecutive columns of one row, one vector reduction per four elements;
+// earlier GPUs one atomic per element.
+template <int D, typename Valid, typename Row>
+__device__ __forceinline__ void add_rows_f32(float (*v)[4], int lane, Valid valid, Row row) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    const bool odd = lane & 1;
+    const int r = (lane >> 2) + (odd ? 8 : 0);
+    if (!valid(r)) {  // the partner still needs this lane's half of the exchange
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i) {
+            __shfl_xor_sync(0xffffffffu, odd ? v[i][0] : v[i][2], 1);
+            __shfl_xor_sync(0xffffffffu, odd ? v[i][1] : v[i][3], 1);
+        }
+        return;
+    }
+    float* dst = row(r) + (lane & 2) * 2;
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) {
+        // even lanes keep row r0's columns c, c+1 and take the partner's c+2, c+3; odd lanes keep
+        // row r0 + 8's c+2, c+3 and take the partner's c, c+1
+        const float y0 = __shfl_xor_sync(0xffffffffu, odd ? v[i][0] : v[i][2], 1);
+        const float y1 = __shfl_xor_sync(0xffffffffu, odd ? v[i][1] : v[i][3], 1);
+        const float a0 = odd ? y0 : v[i][0], a1 = odd ? y1 : v[i][1];
+        const float a2 = odd ? v[i][2] : y0, a3 = odd ? v[i][3] : y1;
+        asm volatile("red.global.add.v4.f32 [%0], {%1, %2, %3, %4};" ::"l"(dst + i * 8), "f"(a0), "f"(a1), "f"(a2),
+                     "f"(a3)
+                     : "memory");
+    }
+#else
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int r = (lane >> 2) + half * 8;
+        if (!valid(r)) continue;
+        float* dst = row(r) + (lane & 3) * 2;
+#pragma unroll
+        for (int i = 0; i < D / 8; ++i) {
+            atomicAdd(dst + i * 8, v[i][2 * half]);
+            atomicAdd(dst + i * 8 + 1, v[i][2 * half + 1]);
+        }
+    }
+#endif
+}
+
 // p.tq: the key box of the CTA; p.tkv: the query box iterated; p.tiles: key boxes per axis.
 // FUSED_DQ (the default, non-deterministic mode): also dQ += dS K for every visited query tile,
-// by float32 atomics into the accumulator p.dq (float*, zeroed; scaled and converted afterwards).
+// by float32 reductions into the accumulator p.dq (float*, zeroed; scaled and converted afterwards).
+// dS^T goes through shared memory: its own tile, or at head dim 128 the tile's dO stage once dV is
+// done with it (a separate tile would leave one CTA per SM; the price is one more barrier).
 // RPB: the bias is added to S^T as in the forward (never with FUSED_DQ: bwd_dq_tc sums d rpb).
 template <typename T, int D, bool FUSED_DQ, bool RPB>
 __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
@@ -360,8 +403,10 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][6] inverse window per key
     int* sQc = sRow + BT * 6;
     int* sQoff = sQc + BT;
-    T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][lds<T, BT>] dS^T, FUSED_DQ only
+    constexpr bool DS_IN_DO = D >= 128;
+    T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][lds<T, BT>] dS^T, FUSED_DQ && !DS_IN_DO
     constexpr int LDS_DS = lds<T, BT>;
+    static_assert(!DS_IN_DO || LDS_DS <= LDS, "dS^T fits a dO stage");
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
@@ -442,18 +487,11 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         dv[i][0] = dv[i][1] = dv[i][2] = dv[i][3] = 0.f;
     }
     for (int j = 0; j < nTiles; ++j) {
-        if (j + 1 < nTiles) {
-            load_q(j + 1, (j + 1) & 1);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
-        const T* qsm = sQ + (j & 1) * BT * LDS;
-        const T* osm = sO + (j & 1) * BT * LDS;
-        const float* lse2 = sLse + (j & 1) * BT;
-        const float* del = sDelta + (j & 1) * BT;
+        const int stage = await_tile<2>(j, nTiles, load_q);
+        const T* qsm = sQ + stage * BT * LDS;
+        const T* osm = sO + stage * BT * LDS;
+        const float* lse2 = sLse + stage * BT;
+        const float* del = sDelta + stage * BT;
         float s[8][4], dp[8][4];
         gemm_abt<T, D>(s, sK + wrow * LDS, qsm, lane);  // S^T: keys x queries
         gemm_abt<T, D>(dp, sV + wrow * LDS, osm, lane);  // dP^T
@@ -478,17 +516,23 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
                 }
             }
         }
-        if constexpr (FUSED_DQ) {
+        T* const ds = DS_IN_DO ? sO + stage * BT * LDS : sDS;  // dS^T tile (FUSED_DQ)
+        auto store_ds = [&] {
 #pragma unroll
             for (int half = 0; half < 2; ++half)
 #pragma unroll
                 for (int i = 0; i < 8; ++i)
-                    *reinterpret_cast<Pair2<T>*>(sDS + (wrow + (lane >> 2) + half * 8) * LDS_DS + i * 8 + (lane & 3) * 2) =
+                    *reinterpret_cast<Pair2<T>*>(ds + (wrow + (lane >> 2) + half * 8) * LDS_DS + i * 8 + (lane & 3) * 2) =
                         pair2<T>(dp[i][2 * half], dp[i][2 * half + 1]);
-        }
+        };
+        if constexpr (FUSED_DQ && !DS_IN_DO) store_ds();
         gemm_pb<T, D>(dv, s, osm, lane);
         gemm_pb<T, D>(dk, dp, qsm, lane);
         if constexpr (FUSED_DQ) {
+            if constexpr (DS_IN_DO) {
+                __syncthreads();  // every warp is done with the dO stage
+                store_ds();
+            }
             __syncthreads();  // dS^T of every warp in shared
             // This warp's 16 queries: dQ[16 x D] = dS[16 x 64 keys] K[64 x D]; A from dS^T and
             // B = K, both stored k-major.
@@ -499,7 +543,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
 #pragma unroll
             for (int kk = 0; kk < BT / M::KS; ++kk) {
                 typename M::Frag af;
-                M::load_a_kmajor(af, sDS, kk * M::KS, wrow, LDS_DS, lane);
+                M::load_a_kmajor(af, ds, kk * M::KS, wrow, LDS_DS, lane);
 #pragma unroll
                 for (int db = 0; db < D / 16; ++db) {
                     typename M::Frag bf;
@@ -513,19 +557,9 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
             const int h = hk * group + j / nQ;
             const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
             float* acc = static_cast<float*>(p.dq);
-#pragma unroll
-            for (int half = 0; half < 2; ++half) {
-                const int c = wrow + (lane >> 2) + half * 8;
-                const int pk = sQc[c];
-                if ((pk & 255) < lg[0] - qb[0] && ((pk >> 8) & 255) < lg[1] - qb[1] && (pk >> 16) < lg[2] - qb[2]) {
-                    float* row = acc + ((base + sQoff[c]) * p.H + h) * D + (lane & 3) * 2;
-#pragma unroll
-                    for (int i = 0; i < D / 8; ++i) {
-                        atomicAdd(row + i * 8, dq[i][2 * half]);
-                        atomicAdd(row + i * 8 + 1, dq[i][2 * half + 1]);
-                    }
-                }
-            }
+            add_rows_f32<D>(
+                dq, lane, [&](int r) { return packed_in(sQc[wrow + r], lg, qb); },
+                [&](int r) { return acc + ((base + sQoff[wrow + r]) * p.H + h) * D; });
         }
         __syncthreads();
     }

@@ -16,8 +16,9 @@ namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
 constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
 
-// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile.
-template <typename T, int D, int NW, int MT>
+// NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile; KV_STAGES K/V tiles in
+// shared memory (2: the next loads while this one is used; 1: more CTAs per SM).
+template <typename T, int D, int NW, int MT, int KV_STAGES>
 struct Config {
     static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
@@ -26,21 +27,21 @@ struct Config {
     static constexpr int CPR = D / EPC;  // 16-byte chunks per row
     static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
-    static constexpr int SMEM = (BM * LDS + 4 * BN * LDS) * sizeof(T) + (BM * ROW_INFO + 2 * BN) * 4;
+    static constexpr int SMEM = (BM * LDS + 2 * KV_STAGES * BN * LDS) * sizeof(T) + (BM * ROW_INFO + 2 * BN) * 4;
 };
 }  // namespace fwd_tc
 
-template <typename T, int D, int NW, int MT>
+template <typename T, int D, int NW, int MT, int KV_STAGES = 2>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
-    using C = fwd_tc::Config<T, D, NW, MT>;
+    using C = fwd_tc::Config<T, D, NW, MT, KV_STAGES>;
     using M = MmaOps<T>;
     constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP, EPC = C::EPC;
     constexpr int KS = M::KS;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
-    T* sK = sQ + BM * LDS;      // [2][BN][LDS]
-    T* sV = sK + 2 * BN * LDS;  // [2][BN][LDS]
-    int* sRow = reinterpret_cast<int*>(sV + 2 * BN * LDS);  // [BM][ROW_INFO]
+    T* sK = sQ + BM * LDS;              // [KV_STAGES][BN][LDS]
+    T* sV = sK + KV_STAGES * BN * LDS;  // [KV_STAGES][BN][LDS]
+    int* sRow = reinterpret_cast<int*>(sV + KV_STAGES * BN * LDS);  // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                 // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                   // [BN] token offset from the tile origin
 
@@ -175,16 +176,9 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     const int wrow = warp * 16 * MT;  // first query row of this warp
 
     for (int j = 0; j < nTiles; ++j) {
-        if (j + 1 < nTiles) {
-            load_kv(j + 1, (j + 1) & 1);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
-        const T* ks = sK + (j & 1) * BN * LDS;
-        const T* vs = sV + (j & 1) * BN * LDS;
+        const int stage = await_tile<KV_STAGES>(j, nTiles, load_kv);
+        const T* ks = sK + stage * BN * LDS;
+        const T* vs = sV + stage * BN * LDS;
 
         float s[MT][BN / 8][4];
 #pragma unroll

@@ -51,3 +51,26 @@ __device__ __forceinline__ void tile_origin(int j, const int* nt, const int* sta
 __device__ __forceinline__ bool packed_in(int pk, const int* lg, const int* origin) {
     return (pk & 255) < lg[0] - origin[0] && ((pk >> 8) & 255) < lg[1] - origin[1] && (pk >> 16) < lg[2] - origin[2];
 }
+
+// The step of a loop over tiles j = 0 .. n-1 whose operands cp.async loads into STAGES shared
+// stages (load(j, stage); tile 0 issued and committed before the loop): with 2 stages tile j + 1 is
+// issued into the other stage before waiting for tile j; with 1, tile j is issued now into the one
+// stage (free: the loop body ends with a barrier). Ends with the barrier that makes tile j visible
+// to every thread and returns its stage.
+template <int STAGES, typename Load>
+__device__ __forceinline__ int await_tile(int j, int n, Load load) {
+    static_assert(STAGES == 1 || STAGES == 2, "one or two stages");
+    if (STAGES == 2 && j + 1 < n) {
+        load(j + 1, (j + 1) & 1);
+        cp_async_commit();
+        cp_async_wait<1>();
+    } else {
+        if (STAGES == 1 && j > 0) {
+            load(j, 0);
+            cp_async_commit();
+        }
+        cp_async_wait<0>();
+    }
+    __syncthreads();
+    return STAGES == 2 ? j & 1 : 0;
+}

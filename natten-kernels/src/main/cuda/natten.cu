@@ -12,17 +12,21 @@ NA_FWD_SIMPLE(na_fwd_simple_f32, float)
 NA_FWD_SIMPLE(na_fwd_simple_f16, __half)
 NA_FWD_SIMPLE(na_fwd_simple_bf16, __nv_bfloat16)
 
-// Blocks per SM to budget registers for. fp16/bf16: small head dims fit 4 CTAs of one row block
-// each. float32 (by ptxas -v): 128 registers at head dims 32 and 64, 168 at 128 spill least (none
-// at 32, 68 bytes reloaded per thread otherwise, against 550-650 with 255 registers); shared
-// memory admits 4, 2 and 1 CTAs per SM.
-#define NA_FWD_MIN_BLOCKS(T, D, MT) \
-    (sizeof(T) == 4 ? ((D) <= 64 ? 4 : 3) : (MT) == 1 && (D) <= 64 ? 4 : 1)
+// Blocks per SM to budget registers for. fp16/bf16 with one row block: 4 CTAs (head dim 128: 128
+// registers with 24 bytes spilled, and one K/V stage, below, for shared memory: 25% faster than two
+// stages at 2 CTAs, 10% faster than at 3); two row blocks: no bound (255 registers, 2 CTAs). float32 (by ptxas
+// -v): 128 registers at head dims 32 and 64, 168 at 128 spill least (none at 32, 68 bytes reloaded
+// per thread otherwise, against 550-650 with 255 registers); shared memory admits 4, 2 and 1 CTAs
+// per SM.
+#define NA_FWD_MIN_BLOCKS(T, D, MT) (sizeof(T) == 4 ? ((D) <= 64 ? 4 : 3) : (MT) == 1 ? 4 : 1)
+// K/V stages: one for 64-query tiles at head dim 128 in fp16/bf16 (55 KB of shared memory: 4 CTAs
+// per SM where two stages fit 2), else two. Java mirrors it (TensorCoreKernel).
+#define NA_FWD_KV_STAGES(T, D, MT) (sizeof(T) == 2 && (D) == 128 && (MT) == 1 ? 1 : 2)
 #define NA_FWD_TC(T, TN, D, NW, MT)                                                          \
     extern "C" __global__ void __launch_bounds__(32 * NW, NA_FWD_MIN_BLOCKS(T, D, MT))      \
         na_fwd_tc_##TN##_d##D##_w##NW##_m##MT(                                               \
         const NaParams p) {                                                                       \
-        fwd_tc_kernel<T, D, NW, MT>(p);                                                           \
+        fwd_tc_kernel<T, D, NW, MT, NA_FWD_KV_STAGES(T, D, MT)>(p);                                \
     }
 #define NA_FWD_TC_M1(T, TN)         \
     NA_FWD_TC(T, TN, 32, 4, 1)      \
@@ -36,9 +40,6 @@ NA_FWD_TC_M1(__half, f16)
 NA_FWD_TC_M2(__half, f16)
 NA_FWD_TC_M1(__nv_bfloat16, bf16)
 NA_FWD_TC_M2(__nv_bfloat16, bf16)
-// float32 (3xTF32): one row block per warp only. Two hold twice the accumulators next to the hi/lo
-// fragments (ptxas: 255 registers and 400-800 bytes of spills at head dims 64 and 128) and need
-// more shared memory than the 2-byte types for a 128-query tile.
 NA_FWD_TC_M1(float, f32)
 
 #define NA_BWD_SIMPLE(T, TN)                                                                                \
@@ -52,7 +53,12 @@ NA_BWD_SIMPLE(float, f32)
 NA_BWD_SIMPLE(__half, f16)
 NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
-// FUSED_BOUNDS: launch bounds of the kernel with fused dq (the default mode at head dim 32, no rpb).
+// Launch bounds of the plain dq, the dk/dv and the fused (dq into dk/dv where BackwardLaunch.fusesDq)
+// kernels. fp16/bf16 at head dim 64 (ptxas sm_90a, no spills): dq for 4 CTAs
+// per SM (128 registers; its 56 KB of tiles admit exactly 4), dk/dv and fused for 3 (163 and 168
+// registers, against 213 and 226 unbounded: 2 CTAs); at head dim 128 dq with one K/V stage for 3
+// (68 KB of tiles, 168 registers; BackwardLaunch.dqKvStages). float32 at head dim 32: the fused kernel
+// capped at 168 registers, 3 CTAs per SM as in fp16/bf16 (no spills; uncapped 255 registers).
 // The _rpb_ kernels add the relative positional bias (the dq ones also sum its gradient: _rpb_ by
 // atomics, _rpb_ordered_ into per-CTA slices for na_bwd_drpb_reduce, the deterministic mode); at head
 // dim 32 capped at 168 registers, 3 CTAs per SM as without rpb (ptxas sm_90a: uncapped the dk/dv one
@@ -62,23 +68,26 @@ NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 #define NA_BWD_RPB_BOUNDS_32 __launch_bounds__(128, 3)
 #define NA_BWD_RPB_BOUNDS_64 __launch_bounds__(128)
 #define NA_BWD_RPB_BOUNDS_128 __launch_bounds__(128)
-#define NA_BWD_TC_BOUNDS(T, TN, D, FUSED_BOUNDS)                                                             \
-    extern "C" __global__ void __launch_bounds__(128) na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false, false>(p); } \
-    extern "C" __global__ void __launch_bounds__(128) na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, false>(p); } \
+#define NA_BWD_TC_BOUNDS(T, TN, D, DQ_BOUNDS, DQ_STAGES, DKDV_BOUNDS, FUSED_BOUNDS)                          \
+    extern "C" __global__ void DQ_BOUNDS na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false, false, DQ_STAGES>(p); } \
+    extern "C" __global__ void DKDV_BOUNDS na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, false>(p); } \
     extern "C" __global__ void FUSED_BOUNDS na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true, false>(p); } \
     extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, false>(p); } \
     extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_ordered_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, true>(p); } \
     extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dkdv_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, true>(p); }
-#define NA_BWD_TC(T, TN, D) NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128))
+#define NA_BWD_TC(T, TN, D) \
+    NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128))
+#define NA_BWD_TC_D64(T, TN) \
+    NA_BWD_TC_BOUNDS(T, TN, 64, __launch_bounds__(128, 4), 2, __launch_bounds__(128, 3), __launch_bounds__(128, 3))
+#define NA_BWD_TC_D128(T, TN) \
+    NA_BWD_TC_BOUNDS(T, TN, 128, __launch_bounds__(128, 3), 1, __launch_bounds__(128), __launch_bounds__(128))
 NA_BWD_TC(__half, f16, 32)
-NA_BWD_TC(__half, f16, 64)
-NA_BWD_TC(__half, f16, 128)
+NA_BWD_TC_D64(__half, f16)
+NA_BWD_TC_D128(__half, f16)
 NA_BWD_TC(__nv_bfloat16, bf16, 32)
-NA_BWD_TC(__nv_bfloat16, bf16, 64)
-NA_BWD_TC(__nv_bfloat16, bf16, 128)
-// float32 at head dim 32: the fused kernel capped at 168 registers, 3 CTAs per SM as in fp16/bf16
-// (ptxas: no spills; uncapped it takes 255 registers, 2 CTAs).
-NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128, 3))
+NA_BWD_TC_D64(__nv_bfloat16, bf16)
+NA_BWD_TC_D128(__nv_bfloat16, bf16)
+NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128, 3))
 NA_BWD_TC(float, f32, 64)
 NA_BWD_TC(float, f32, 128)
 

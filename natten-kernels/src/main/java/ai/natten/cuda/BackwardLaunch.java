@@ -38,13 +38,11 @@ final class BackwardLaunch {
     }
 
     /**
-     * Largest head dim for which the default mode fuses dq into the key/value kernel by float32
-     * atomics: measured on an H100 (docs/perf.md), the atomics cost less than recomputing the
-     * weights in a dq pass at head dim 32 (-10%), as much at 64 and far more at 128 (+35%). float32
-     * (H200, docs/perf.md): -18% at 32, +32% at 64 (2d-96-k13), -22% at 128 on the one problem
-     * measured (2d-128-k31), so the same limit until more head-dim-128 problems are measured.
+     * The system property that overrides the measured choice of {@link #fusesDq}: {@code always} or
+     * {@code never} (in the default mode, where the problem allows it), for benchmarks and tests of
+     * either kernel sequence.
      */
-    private static final int FUSED_DQ_MAX_HEAD_DIM = 32;
+    static final String FUSED_DQ_PROPERTY = "natten.cuda.fusedDq";
 
     /**
      * Largest bias table per head (floats) that the tensor-core dq kernel sums in shared memory
@@ -88,11 +86,30 @@ final class BackwardLaunch {
      * rpb: the separate dq kernel is the one place that visits each (query, key) pair once, so it
      * sums the bias gradient.
      */
-    static boolean fusesDq(NaProblem p, boolean deterministic) {
-        return !deterministic
-                && tensorCoreCandidate(p)
-                && !p.hasRpb()
-                && p.headDim() <= FUSED_DQ_MAX_HEAD_DIM;
+    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+        if (deterministic || !tensorCoreCandidate(p) || p.hasRpb()) {
+            return false;
+        }
+        String forced = System.getProperty(FUSED_DQ_PROPERTY);
+        if (forced != null) {
+            return "always".equals(forced);
+        }
+        return fusionPays(p.headDim(), p.rank(), dtype);
+    }
+
+    /**
+     * Whether fusing dq into the key/value kernel (one product and float32 vector reductions per
+     * tile pair, instead of a dq pass recomputing S and dP: three products) was measured faster, on
+     * an H200, bf16, forward + backward (docs/perf.md): head dim 32 (-10%), 64 (2d-96-k13: 2.43 ->
+     * 2.32 ms) and 128 in 1-D and 2-D (1d-32k: 47.5 -> 43.5 ms, 2d-128-k31: 7.37 -> 7.00); not at
+     * 128 in 3-D (3d-16x48x80: 82.1 -> 88.9, 3d-causal-t 4.34 -> 4.88). float32 at head dim 32 only
+     * (measured with scalar atomics: +32% at 64).
+     */
+    private static boolean fusionPays(int headDim, int rank, DType dtype) {
+        if (dtype == DType.FLOAT32 || headDim <= 32) {
+            return headDim <= 32;
+        }
+        return headDim <= 64 || rank <= 2;
     }
 
     /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
@@ -106,12 +123,21 @@ final class BackwardLaunch {
     }
 
     /**
-     * Shared memory of the tensor-core dq kernel: Q, dO, two K/V stages, tables, and with rpb the
+     * K/V stages of the tensor-core dq kernel: one at head dim 128 without rpb in fp16/bf16 (a
+     * third less shared memory: three CTAs per SM instead of two, 4-6% faster forward + backward on
+     * every head-dim-128 problem measured, docs/perf.md), else two.
+     */
+    static int dqKvStages(NaProblem p, DType dtype) {
+        return p.headDim() == 128 && !p.hasRpb() && dtype.bytes() == 2 ? 1 : 2;
+    }
+
+    /**
+     * Shared memory of the tensor-core dq kernel: Q, dO, the K/V stages, tables, and with rpb the
      * bias table (default mode, when it fits) or the dS of every row's window ({@link
      * #ordersDrpbInDq}).
      */
     static int dqSharedBytes(NaProblem p, DType dtype, boolean deterministic) {
-        int bytes = tileBytes(p, dtype) + 2048;
+        int bytes = (2 + 2 * dqKvStages(p, dtype)) * tileBytes(p, dtype) + 2048;
         if (!p.hasRpb()) {
             return bytes;
         }
@@ -127,9 +153,20 @@ final class BackwardLaunch {
      * bias gradient in a fixed order where {@link #ordersDrpbInDq}).
      */
     static String dqKernel(NaProblem p, DType dtype) {
-        return ordersDrpbInDq(p)
-                ? "na_bwd_dq_rpb_ordered_tc_" + dtype.kernelSuffix() + "_d" + p.headDim()
-                : tensorCoreKernel("dq", p, dtype);
+        if (ordersDrpbInDq(p)) {
+            return "na_bwd_dq_rpb_ordered_tc_" + dtype.kernelSuffix() + "_d" + p.headDim();
+        }
+        return tensorCoreKernel("dq", p, dtype);
+    }
+
+    /**
+     * Shared memory of the fused kernel's own dS^T tile (64 x 64); none at head dim 128, where dS^T
+     * takes the dO stage that dV is done with ({@code DS_IN_DO} in {@code bwd_dkdv_tc}).
+     */
+    private static int fusedDsTileBytes(NaProblem p, DType dtype) {
+        return p.headDim() >= 128
+                ? 0
+                : TILE * TensorCoreKernel.paddedRow(TILE, dtype) * dtype.bytes();
     }
 
     /** The C name of the reduction of the per-CTA bias-gradient tables. */
@@ -152,9 +189,9 @@ final class BackwardLaunch {
                 + p.headDim();
     }
 
-    /** Six 64-row tiles of padded head-dim rows, the operands of either tensor-core kernel. */
+    /** One 64-row tile of padded head-dim rows. */
     private static int tileBytes(NaProblem p, DType dtype) {
-        return 6 * TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
+        return TILE * TensorCoreKernel.paddedRow(p.headDim(), dtype) * dtype.bytes();
     }
 
     void run() {
@@ -181,13 +218,22 @@ final class BackwardLaunch {
     }
 
     /**
-     * Workspace: delta [rows] float32, then the dq or the rpb-gradient accumulator, or the per-CTA
-     * rpb-gradient tables.
+     * Byte offset in the workspace of what follows delta ({@code [rows]} float32): 16-byte aligned,
+     * for the fused kernel's vector reductions into the dq accumulator.
+     */
+    static long accumulatorOffset(NaProblem p) {
+        long rows = (long) p.batch() * p.tokens() * p.heads();
+        return (4 * rows + 15) & ~15L;
+    }
+
+    /**
+     * Workspace: delta [rows] float32, then (at {@link #accumulatorOffset}) the dq or the
+     * rpb-gradient accumulator, or the per-CTA rpb-gradient tables.
      */
     private void launchAll(long workspace) {
         long rows = (long) p.batch() * p.tokens() * p.heads();
         long delta = workspace;
-        long accumulator = workspace + 4 * rows;
+        long accumulator = workspace + accumulatorOffset(p);
         KernelParams params = base().set(Slot.DELTA, delta);
         launchRows("na_bwd_delta_", rows, params);
         boolean tensorCores =
@@ -211,9 +257,9 @@ final class BackwardLaunch {
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
-            int shared = tileBytes(p, dtype);
+            int shared = 6 * tileBytes(p, dtype); // K, V and two stages of Q and dO
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, deterministic)) {
+            if (!fusesDq(p, dtype, deterministic)) {
                 launch(
                         dqKernel(p, dtype),
                         new int[] {grid, p.heads(), p.batch()},
@@ -224,7 +270,7 @@ final class BackwardLaunch {
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");
-                int sharedDs = TILE * TensorCoreKernel.paddedRow(TILE, dtype) * dtype.bytes();
+                int sharedDs = fusedDsTileBytes(p, dtype);
                 launch(
                         "na_bwd_dkdv_dq_tc_" + suffix,
                         kvGrid,

@@ -124,8 +124,8 @@ public final class BackwardTensors {
 
         /**
          * Sets a device workspace of at least {@link
-         * FusedNeighborhoodAttention#backwardWorkspaceBytes} bytes (default: allocated and freed on
-         * the stream for each call).
+         * FusedNeighborhoodAttention#backwardWorkspaceBytes} bytes, 16-byte aligned (as {@code
+         * cuMemAlloc} returns; default: allocated and freed on the stream for each call).
          */
         public Builder optWorkspace(long workspace) {
             this.workspace = workspace;

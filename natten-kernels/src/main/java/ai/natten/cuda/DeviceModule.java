@@ -138,6 +138,15 @@ final class DeviceModule {
                                     + sharedBytes
                                     + ") for "
                                     + describe.get());
+            // all of the L1/shared split to shared memory, so that the occupancy the kernel was
+            // compiled for (e.g. four CTAs of 57 KB) is never cut by the driver's choice of split;
+            // the kernels' loads bypass L1 (cp.async.cg)
+            CudaDriver.check(
+                    JCudaDriver.cuFuncSetAttribute(
+                            function,
+                            CUfunction_attribute.CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+                            100),
+                    () -> "cuFuncSetAttribute(" + kernel + ", shared memory carveout)");
         }
         return function;
     }

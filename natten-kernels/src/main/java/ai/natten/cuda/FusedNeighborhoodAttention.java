@@ -123,18 +123,19 @@ public final class FusedNeighborhoodAttention {
     /**
      * Returns the workspace bytes {@link #backward} needs: float32 {@code delta = rowsum(dOut *
      * out)} {@code [B, *spatial, heads]}; in the default (non-deterministic) mode also a float32 dq
-     * accumulator {@code [B, *spatial, heads, D]} where dq is fused into the key/value kernel
-     * (tensor-core path, head dim 32, no rpb), or a float32 bias-gradient accumulator {@code
-     * [heads, *rpb table]} when the problem has rpb (either path). With rpb on the tensor-core path
-     * and a window of at most 64 positions, in either mode, one float32 bias table per dq CTA
-     * instead: {@code [heads, B, query tiles, *rpb table]}, about {@code 4 * table / 64} bytes per
-     * query row and head (NAT's 7x7: 169 entries, 2.6 floats per row and head).
+     * accumulator {@code [B, *spatial, heads, D]} (16-byte aligned after delta) where dq is fused
+     * into the key/value kernel (tensor-core path, no rpb, where measured faster: see {@link
+     * #backward}), or a float32 bias-gradient accumulator {@code [heads, *rpb table]} when the
+     * problem has rpb (either path). With rpb on the tensor-core path and a window of at most 64
+     * positions, in either mode, one float32 bias table per dq CTA instead: {@code [heads, B, query
+     * tiles, *rpb table]}, about {@code 4 * table / 64} bytes per query row and head (NAT's 7x7:
+     * 169 entries, 2.6 floats per row and head).
      */
     public static long backwardWorkspaceBytes(
             NaProblem problem, DType dtype, boolean deterministic) {
         long rows = (long) problem.batch() * problem.tokens() * problem.heads();
-        long bytes = 4L * rows;
-        if (BackwardLaunch.fusesDq(problem, deterministic)) {
+        long bytes = BackwardLaunch.accumulatorOffset(problem);
+        if (BackwardLaunch.fusesDq(problem, dtype, deterministic)) {
             bytes += 4L * rows * problem.headDim();
         }
         if (BackwardLaunch.ordersDrpbInDq(problem)) {
@@ -154,21 +155,23 @@ public final class FusedNeighborhoodAttention {
      * tensor-core path (head dims 32/64/128, with or without rpb, no additional tokens) one kernel
      * per key/value tile walks the query tiles of its inverse neighbourhood, accumulating dk and dv
      * in registers. They differ in dq and the bias gradient. The default ({@code deterministic =
-     * false}) takes the faster measured option, which may use float32 atomics: at head dim 32
-     * without rpb the key/value kernel also adds its share of dq to a float32 accumulator by
-     * atomics (5 instead of 7 matrix products per tile pair); at 64 and 128 the atomics cost more
-     * than they save, so dq gets its own pass over query tiles that recomputes the weights (no
-     * atomics). With rpb dq always takes that pass, the one kernel that visits each (query, key)
-     * pair exactly once, and it also sums the bias gradient. On the tensor-core path with a window
-     * (product of the kernel sizes) of at most 64 positions (2-D kernels up to 8x8, 3-D up to
-     * 4x4x4; NAT and DiNAT's 7x7) it does so without atomics in both modes: each (query, key)
-     * pair's dS goes to its query's slot for that window position in shared memory, each CTA sums
-     * its rows per table entry in row order and writes its table to its own slice of the workspace,
-     * and a small kernel sums the slices of each entry in CTA order (measured faster than atomics,
-     * and reproducible). Larger windows sum it per CTA in shared memory (tables of up to 4096
-     * entries per head, else straight to global memory), then into a float32 accumulator by
-     * atomics; the scalar path (other head dims, additional tokens) accumulates it by atomics per
-     * pair. Atomics make the summation order, so the last bits, vary from run to run.
+     * false}) takes the faster measured option, which may use float32 atomics: without rpb the
+     * key/value kernel also adds its share of dq to a float32 accumulator by reductions (5 instead
+     * of 7 matrix products per tile pair; on Hopper one vector reduction per 4 elements) at head
+     * dims 32 and 64, and at 128 in 1-D and 2-D (fp16/bf16; float32 at 32 only); elsewhere (3-D at
+     * 128) the reductions cost more than they save, so dq gets its own pass over query tiles that
+     * recomputes the weights (no atomics). With rpb dq always takes that pass, the one kernel that
+     * visits each (query, key) pair exactly once, and it also sums the bias gradient. On the
+     * tensor-core path with a window (product of the kernel sizes) of at most 64 positions (2-D
+     * kernels up to 8x8, 3-D up to 4x4x4; NAT and DiNAT's 7x7) it does so without atomics in both
+     * modes: each (query, key) pair's dS goes to its query's slot for that window position in
+     * shared memory, each CTA sums its rows per table entry in row order and writes its table to
+     * its own slice of the workspace, and a small kernel sums the slices of each entry in CTA order
+     * (measured faster than atomics, and reproducible). Larger windows sum it per CTA in shared
+     * memory (tables of up to 4096 entries per head, else straight to global memory), then into a
+     * float32 accumulator by atomics; the scalar path (other head dims, additional tokens)
+     * accumulates it by atomics per pair. Atomics make the summation order, so the last bits, vary
+     * from run to run.
      *
      * <p>With {@code deterministic = true} dq always takes the separate pass (tensor cores where
      * the head dim has an instance, with rpb too) and the bias gradient is summed in a fixed order:
@@ -210,8 +213,11 @@ public final class FusedNeighborhoodAttention {
         optional("additional_v", t.additionalV, additional, dtype);
         optional("dAdditional_k", t.dAdditionalK, additional, dtype);
         optional("dAdditional_v", t.dAdditionalV, additional, dtype);
-        if (t.workspace != 0) {
-            require("workspace", t.workspace, DType.FLOAT32);
+        if (t.workspace != 0 && t.workspace % 16 != 0) {
+            throw new IllegalArgumentException(
+                    "workspace must be 16-byte aligned (the float32 accumulators take vector"
+                            + " reductions), got address 0x"
+                            + Long.toHexString(t.workspace));
         }
         DeviceModule module = CudaDriver.module(CudaDriver.deviceOf(t.q));
         new BackwardLaunch(module, problem, dtype, t, deterministic, stream).run();

@@ -22,22 +22,38 @@ final class TensorCoreKernel {
     /**
      * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
      * (measured on an H100 over the KernelBench problems, docs/perf.md): the larger the head dim,
-     * the more the halved shared-memory traffic per product pays.
+     * the more the halved shared-memory traffic per product pays. At 128 0.8 against the two-stage
+     * 1-row-block instance at 2 CTAs per SM; the one-stage one at 4 (fp16/bf16) is 25% faster on
+     * every problem measured and as fast as the 2-row-block one on the 1-D problem, where both do
+     * the same work (H200, docs/perf.md): 1.0.
      */
-    private static double twoRowBlockSpeed(int headDim) {
-        return headDim >= 128 ? 0.8 : headDim >= 64 ? 0.92 : 1.05;
+    private static double twoRowBlockSpeed(int headDim, DType dtype) {
+        if (headDim >= 128) {
+            return kvStages(dtype, headDim, 1) == 1 ? 1.0 : 0.8;
+        }
+        return headDim >= 64 ? 0.92 : 1.05;
     }
 
     private final DType dtype;
     private final int headDim;
     private final int rowBlocks;
+    private final int kvStages;
     private final TilePlan plan;
 
     private TensorCoreKernel(DType dtype, int headDim, int rowBlocks, TilePlan plan) {
         this.dtype = dtype;
         this.headDim = headDim;
         this.rowBlocks = rowBlocks;
+        this.kvStages = kvStages(dtype, headDim, rowBlocks);
         this.plan = plan;
+    }
+
+    /**
+     * K/V stages of an instance ({@code NA_FWD_KV_STAGES} in {@code natten.cu}): one for 64-query
+     * tiles at head dim 128 in fp16/bf16 (a third less shared memory, four CTAs per SM), else two.
+     */
+    private static int kvStages(DType dtype, int headDim, int rowBlocks) {
+        return dtype.bytes() == 2 && headDim == 128 && rowBlocks == 1 ? 1 : 2;
     }
 
     /**
@@ -66,7 +82,8 @@ final class TensorCoreKernel {
         }
         TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
         boolean useTwo =
-                "2".equals(forced) || two.cost() * twoRowBlockSpeed(problem.headDim()) < one.cost();
+                "2".equals(forced)
+                        || two.cost() * twoRowBlockSpeed(problem.headDim(), dtype) < one.cost();
         return useTwo
                 ? new TensorCoreKernel(dtype, problem.headDim(), 2, two)
                 : new TensorCoreKernel(dtype, problem.headDim(), 1, one);
@@ -98,11 +115,11 @@ final class TensorCoreKernel {
         return 32 * WARPS;
     }
 
-    /** Returns the dynamic shared memory: Q, two K/V stages, row windows, key tables. */
+    /** Returns the dynamic shared memory: Q, the K/V stages, row windows, key tables. */
     int sharedBytes() {
         int bm = queryTile(rowBlocks);
         int row = paddedRow(headDim, dtype);
-        return (bm * row + 4 * KV_TILE * row) * dtype.bytes()
+        return (bm * row + 2 * kvStages * KV_TILE * row) * dtype.bytes()
                 + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
     }
 

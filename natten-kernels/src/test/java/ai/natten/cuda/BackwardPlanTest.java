@@ -40,12 +40,51 @@ class BackwardPlanTest {
         for (int d : new int[] {32, 64, 128}) {
             NaProblem p = problem(d, true, 0, 7, 7);
             assertTrue(BackwardLaunch.tensorCoreCandidate(p), "d" + d);
-            assertFalse(BackwardLaunch.fusesDq(p, false), "d" + d);
-            assertFalse(BackwardLaunch.fusesDq(p, true), "d" + d);
+            assertFalse(BackwardLaunch.fusesDq(p, DType.BFLOAT16, false), "d" + d);
+            assertFalse(BackwardLaunch.fusesDq(p, DType.BFLOAT16, true), "d" + d);
         }
-        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), false));
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), DType.BFLOAT16, false));
         assertFalse(BackwardLaunch.tensorCoreCandidate(problem(64, true, 4, 7, 7)));
         assertFalse(BackwardLaunch.tensorCoreCandidate(problem(48, true, 0, 7, 7)));
+    }
+
+    @Test
+    void defaultModeFusesDqWhereMeasuredFaster() {
+        for (DType dtype : List.of(DType.FLOAT16, DType.BFLOAT16)) {
+            assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7, 7), dtype, false));
+            assertTrue(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7, 7), dtype, false));
+            assertTrue(BackwardLaunch.fusesDq(problem(128, false, 0, 33), dtype, false));
+            assertTrue(BackwardLaunch.fusesDq(problem(128, false, 0, 7, 7), dtype, false));
+            assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 3, 5, 7), dtype, false));
+            assertFalse(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7), dtype, true));
+        }
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), DType.FLOAT32, false));
+        assertFalse(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7), DType.FLOAT32, false));
+        assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 7, 7), DType.FLOAT32, false));
+        NaProblem threeD = problem(128, false, 0, 3, 5, 7);
+        System.setProperty(BackwardLaunch.FUSED_DQ_PROPERTY, "always");
+        try {
+            assertTrue(BackwardLaunch.fusesDq(threeD, DType.BFLOAT16, false));
+            assertFalse(BackwardLaunch.fusesDq(threeD, DType.BFLOAT16, true));
+            System.setProperty(BackwardLaunch.FUSED_DQ_PROPERTY, "never");
+            assertFalse(BackwardLaunch.fusesDq(problem(32, false, 0, 7), DType.BFLOAT16, false));
+        } finally {
+            System.clearProperty(BackwardLaunch.FUSED_DQ_PROPERTY);
+        }
+    }
+
+    @Test
+    void dqKernelTakesOneKvStageAtHeadDim128InHalfPrecision() {
+        NaProblem d128 = problem(128, false, 0, 7, 7);
+        NaProblem d64 = problem(64, false, 0, 7, 7);
+        int tile = 64 * 136 * 2;
+        assertEquals(1, BackwardLaunch.dqKvStages(d128, DType.BFLOAT16));
+        assertEquals(4 * tile + 2048, BackwardLaunch.dqSharedBytes(d128, DType.FLOAT16, true));
+        assertEquals(2, BackwardLaunch.dqKvStages(d128, DType.FLOAT32));
+        assertEquals(2, BackwardLaunch.dqKvStages(problem(128, true, 0, 7, 7), DType.BFLOAT16));
+        assertEquals(2, BackwardLaunch.dqKvStages(d64, DType.BFLOAT16));
+        assertEquals(
+                6 * 64 * 72 * 2 + 2048, BackwardLaunch.dqSharedBytes(d64, DType.BFLOAT16, true));
     }
 
     @Test
@@ -97,6 +136,12 @@ class BackwardPlanTest {
         assertEquals(
                 4 * wideRows,
                 FusedNeighborhoodAttention.backwardWorkspaceBytes(wide, DType.FLOAT32, true));
+        // the dq accumulator after delta starts 16-byte aligned: 2 x 9 tokens x 3 heads = 54 rows
+        NaProblem odd = problem(64, false, 0, 6);
+        assertEquals(224, BackwardLaunch.accumulatorOffset(odd));
+        assertEquals(
+                224 + 4 * 54 * 64,
+                FusedNeighborhoodAttention.backwardWorkspaceBytes(odd, DType.BFLOAT16, false));
     }
 
     @Test
@@ -124,10 +169,9 @@ class BackwardPlanTest {
             for (int d : List.of(32, 64, 128)) {
                 NaProblem p = problem(d, true, 0, 31, 33);
                 int bytes = BackwardLaunch.dqSharedBytes(p, dtype, false);
-                assertEquals(
-                        BackwardLaunch.dqSharedBytes(problem(d, false, 0, 31, 33), dtype, false)
-                                + 4 * p.rpbSizePerHead(),
-                        bytes);
+                // the rpb kernels keep two K/V stages: Q, dO and 2 x (K, V)
+                int tiles = 6 * 64 * TensorCoreKernel.paddedRow(d, dtype) * dtype.bytes();
+                assertEquals(tiles + 2048 + 4 * p.rpbSizePerHead(), bytes);
                 assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + " d" + d + ": " + bytes);
                 // the ordered kernel's largest window, 64 positions (8 x 8)
                 int ordered = BackwardLaunch.dqSharedBytes(problem(d, true, 0, 8, 8), dtype, false);

@@ -24,9 +24,11 @@ import java.util.Locale;
  * N] [--dtype float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward +
  * backward timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line
  * per problem, then a table. {@code --variants} also times each tensor-core forward instance (64-
- * and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice; {@code
- * --scalar} also times the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code
- * --plans N} also times the tile plans of ranks 1 to N-1 in the cost model's order (property {@code
+ * and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice, and
+ * the backward with dq fused into the key/value kernel and with a separate dq kernel, whatever the
+ * measured choice (property {@code natten.cuda.fusedDq=always|never}); {@code --scalar} also times
+ * the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code --plans N} also times
+ * the tile plans of ranks 1 to N-1 in the cost model's order (property {@code
  * natten.cuda.planRank}), to check the model against the device. {@code --problems} keeps the named
  * problems only. Each JSON line names the kernels and tile plans used.
  */
@@ -249,7 +251,11 @@ public final class KernelBench {
      */
     private record Variant(String suffix, String property, String value) {
         private static final List<String> PROPERTIES =
-                List.of("natten.cuda.rowBlocks", "natten.cuda.tensorCores", "natten.cuda.planRank");
+                List.of(
+                        "natten.cuda.rowBlocks",
+                        "natten.cuda.tensorCores",
+                        "natten.cuda.planRank",
+                        "natten.cuda.fusedDq");
 
         static void clear() {
             PROPERTIES.forEach(System::clearProperty);
@@ -276,6 +282,8 @@ public final class KernelBench {
         if (instances) {
             result.add(new Variant(" m1", "natten.cuda.rowBlocks", "1"));
             result.add(new Variant(" m2", "natten.cuda.rowBlocks", "2"));
+            result.add(new Variant(" fused dq", "natten.cuda.fusedDq", "always"));
+            result.add(new Variant(" unfused dq", "natten.cuda.fusedDq", "never"));
         }
         if (scalar) {
             result.add(new Variant(" scalar", "natten.cuda.tensorCores", "false"));
