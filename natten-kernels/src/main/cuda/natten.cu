@@ -54,7 +54,8 @@ NA_BWD_SIMPLE(__half, f16)
 NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 
 // Launch bounds of the plain dq, the dk/dv and the fused (dq into dk/dv where BackwardLaunch.fusesDq)
-// kernels. fp16/bf16 at head dim 64 (ptxas sm_90a, no spills): dq for 4 CTAs
+// kernels. fp16/bf16 at head dim 32 (ptxas sm_90a, no spills): dq, dk/dv, fused and the rpb dq
+// kernels for 4 CTAs per SM (128 registers, from 139-168: 3). At head dim 64: dq for 4 CTAs
 // per SM (128 registers; its 56 KB of tiles admit exactly 4), dk/dv and fused for 3 (163 and 168
 // registers, against 213 and 226 unbounded: 2 CTAs); at head dim 128 dq with one K/V stage for 3
 // (68 KB of tiles, 168 registers; BackwardLaunch.dqKvStages). float32 at head dim 32: the fused kernel
@@ -68,26 +69,31 @@ NA_BWD_SIMPLE(__nv_bfloat16, bf16)
 #define NA_BWD_RPB_BOUNDS_32 __launch_bounds__(128, 3)
 #define NA_BWD_RPB_BOUNDS_64 __launch_bounds__(128)
 #define NA_BWD_RPB_BOUNDS_128 __launch_bounds__(128)
-#define NA_BWD_TC_BOUNDS(T, TN, D, DQ_BOUNDS, DQ_STAGES, DKDV_BOUNDS, FUSED_BOUNDS)                          \
+#define NA_BWD_TC_BOUNDS(T, TN, D, DQ_BOUNDS, DQ_STAGES, DKDV_BOUNDS, FUSED_BOUNDS, DQ_RPB_BOUNDS)           \
     extern "C" __global__ void DQ_BOUNDS na_bwd_dq_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, false, false, DQ_STAGES>(p); } \
     extern "C" __global__ void DKDV_BOUNDS na_bwd_dkdv_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, false>(p); } \
     extern "C" __global__ void FUSED_BOUNDS na_bwd_dkdv_dq_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, true, false>(p); } \
-    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, false>(p); } \
-    extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dq_rpb_ordered_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, true>(p); } \
+    extern "C" __global__ void DQ_RPB_BOUNDS na_bwd_dq_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, false>(p); } \
+    extern "C" __global__ void DQ_RPB_BOUNDS na_bwd_dq_rpb_ordered_tc_##TN##_d##D(const NaParams p) { bwd_dq_tc<T, D, true, true>(p); } \
     extern "C" __global__ void NA_BWD_RPB_BOUNDS_##D na_bwd_dkdv_rpb_tc_##TN##_d##D(const NaParams p) { bwd_dkdv_tc<T, D, false, true>(p); }
 #define NA_BWD_TC(T, TN, D) \
-    NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128))
-#define NA_BWD_TC_D64(T, TN) \
-    NA_BWD_TC_BOUNDS(T, TN, 64, __launch_bounds__(128, 4), 2, __launch_bounds__(128, 3), __launch_bounds__(128, 3))
-#define NA_BWD_TC_D128(T, TN) \
-    NA_BWD_TC_BOUNDS(T, TN, 128, __launch_bounds__(128, 3), 1, __launch_bounds__(128), __launch_bounds__(128))
-NA_BWD_TC(__half, f16, 32)
+    NA_BWD_TC_BOUNDS(T, TN, D, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128), NA_BWD_RPB_BOUNDS_##D)
+#define NA_BWD_TC_D32(T, TN)                                                                                  \
+    NA_BWD_TC_BOUNDS(T, TN, 32, __launch_bounds__(128, 4), 2, __launch_bounds__(128, 4), __launch_bounds__(128, 4), \
+                     __launch_bounds__(128, 4))
+#define NA_BWD_TC_D64(T, TN)                                                                                  \
+    NA_BWD_TC_BOUNDS(T, TN, 64, __launch_bounds__(128, 4), 2, __launch_bounds__(128, 3), __launch_bounds__(128, 3), \
+                     NA_BWD_RPB_BOUNDS_64)
+#define NA_BWD_TC_D128(T, TN)                                                                                  \
+    NA_BWD_TC_BOUNDS(T, TN, 128, __launch_bounds__(128, 3), 1, __launch_bounds__(128), __launch_bounds__(128),   \
+                     NA_BWD_RPB_BOUNDS_128)
+NA_BWD_TC_D32(__half, f16)
 NA_BWD_TC_D64(__half, f16)
 NA_BWD_TC_D128(__half, f16)
-NA_BWD_TC(__nv_bfloat16, bf16, 32)
+NA_BWD_TC_D32(__nv_bfloat16, bf16)
 NA_BWD_TC_D64(__nv_bfloat16, bf16)
 NA_BWD_TC_D128(__nv_bfloat16, bf16)
-NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128, 3))
+NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128, 3), NA_BWD_RPB_BOUNDS_32)
 NA_BWD_TC(float, f32, 64)
 NA_BWD_TC(float, f32, 128)
 
