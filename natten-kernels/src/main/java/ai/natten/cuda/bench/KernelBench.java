@@ -177,7 +177,7 @@ public final class KernelBench {
         int plans = Integer.parseInt(option(argList, "--plans", "1"));
         DType dtype =
                 DType.valueOf(option(argList, "--dtype", "bfloat16").toUpperCase(Locale.ROOT));
-        List<String> only = Arrays.asList(option(argList, "--problems", "").split(","));
+        List<String> only = problemNames(option(argList, "--problems", ""));
         if (!FusedNeighborhoodAttention.isAvailable()) {
             System.out.println(
                     "fused kernels unavailable: " + FusedNeighborhoodAttention.unavailableReason());
@@ -289,6 +289,14 @@ public final class KernelBench {
             result.add(new Variant(" scalar", "natten.cuda.tensorCores", "false"));
         }
         return result;
+    }
+
+    /**
+     * Splits a {@code --problems} list at the commas outside parentheses, so that names such as
+     * {@code 3d-16x48x80-k(7,15,23)} stay whole.
+     */
+    static List<String> problemNames(String list) {
+        return Arrays.asList(list.split(",(?![^(]*\\))"));
     }
 
     /** Returns the value after {@code name} in the arguments, or {@code fallback}. */
