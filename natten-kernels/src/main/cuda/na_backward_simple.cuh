@@ -58,15 +58,13 @@ __device__ __forceinline__ void bwd_delta(const NaParams& p) {
 template <typename T>
 __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
     using namespace na_simple;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
-    if (warp >= static_cast<long long>(p.B) * N * p.H) return;
-    const int h = static_cast<int>(warp % p.H);
-    const int t = static_cast<int>((warp / p.H) % N);
-    const int b = static_cast<int>(warp / (static_cast<long long>(p.H) * N));
+    const WarpRow wr(p, N, p.H);
+    if (!wr.ok) return;
+    const int h = wr.h, t = wr.t, b = wr.b;
     const int hk = h / (p.H / p.Hkv);
-    const long long row = (static_cast<long long>(b) * N + t) * p.H + h;
+    const long long row = wr.row;
     const TokenWindow<false> w(p, t);
     float q[PER_LANE], dout[PER_LANE], dq[PER_LANE] = {};
     load_row(static_cast<const T*>(p.q) + row * p.D, p.D, lane, q);
@@ -105,14 +103,12 @@ __device__ __forceinline__ void bwd_dq_simple(const NaParams& p) {
 template <typename T>
 __device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
     using namespace na_simple;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
-    if (warp >= static_cast<long long>(p.B) * N * p.Hkv) return;
-    const int hk = static_cast<int>(warp % p.Hkv);
-    const int t = static_cast<int>((warp / p.Hkv) % N);
-    const int b = static_cast<int>(warp / (static_cast<long long>(p.Hkv) * N));
-    const long long krow = (static_cast<long long>(b) * N + t) * p.Hkv + hk;
+    const WarpRow wr(p, N, p.Hkv);
+    if (!wr.ok) return;
+    const int hk = wr.h, t = wr.t, b = wr.b;
+    const long long krow = wr.row;
     const TokenWindow<true> w(p, t);
     float k[PER_LANE], v[PER_LANE], dk[PER_LANE] = {}, dv[PER_LANE] = {};
     load_row(static_cast<const T*>(p.k) + krow * p.D, p.D, lane, k);
@@ -134,14 +130,12 @@ __device__ __forceinline__ void bwd_dkdv_simple(const NaParams& p) {
 template <typename T>
 __device__ __forceinline__ void bwd_dadd_simple(const NaParams& p) {
     using namespace na_simple;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
-    if (warp >= static_cast<long long>(p.B) * p.T * p.Hkv) return;
-    const int hk = static_cast<int>(warp % p.Hkv);
-    const int a = static_cast<int>((warp / p.Hkv) % p.T);
-    const int b = static_cast<int>(warp / (static_cast<long long>(p.Hkv) * p.T));
-    const long long arow = (static_cast<long long>(b) * p.T + a) * p.Hkv + hk;
+    const WarpRow wr(p, p.T, p.Hkv);
+    if (!wr.ok) return;
+    const int hk = wr.h, b = wr.b;
+    const long long arow = wr.row;
     float k[PER_LANE], v[PER_LANE], dk[PER_LANE] = {}, dv[PER_LANE] = {};
     load_row(static_cast<const T*>(p.addk) + arow * p.D, p.D, lane, k);
     load_row(static_cast<const T*>(p.addv) + arow * p.D, p.D, lane, v);

@@ -147,37 +147,11 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
     const int N = p.L[0] * p.L[1] * p.L[2];
-    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
-    int g[3], ti[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
-    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
-    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
-        q0[a] = ti[a] * p.tq[a];
-        if (q0[a] >= lg[a]) return;
-        q1[a] = min(q0[a] + p.tq[a], lg[a]);
-        int s0, e0, s1, e1;
-        axis_window(q0[a], lg[a], p.ks[a], p.str[a], p.causal[a], s0, e0);
-        axis_window(q1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], s1, e1);
-        kvs[a] = s0;
-        nkv[a] = (e1 - s0 + p.tkv[a] - 1) / p.tkv[a];
-    }
+    int g[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
+    if (!cta_tiles<false>(p, g, lg, q0, q1, kvs, nkv)) return;
     auto qvalid = [&](int r, int* x) { return box_coords(r, p.tq, q0, q1, x); };
-    for (int r = tid; r < BT; r += NT) {
-        int x[3];
-        bool ok = qvalid(r, x);
-#pragma unroll
-        for (int a = 0; a < 3; ++a)
-            axis_window(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], sRow[r * 6 + a], sRow[r * 6 + 3 + a]);
-        if (!ok) sRow[r * 6 + 3] = sRow[r * 6];
-    }
-    for (int c = tid; c < BT; c += NT) {
-        int kc[3];
-        unflatten(c, p.tkv, kc);
-        sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
-        sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
-    }
+    fill_row_windows<false, BT, NT>(sRow, p, q0, q1, lg, tid);
+    fill_tile_table<BT, NT>(sKc, sKoff, p, tid);
     const int perHead = (2 * p.ks[0] - 1) * (2 * p.ks[1] - 1) * (2 * p.ks[2] - 1);
     const int window = p.ks[0] * p.ks[1] * p.ks[2];
     const bool sumDrpb = RPB && !ORDERED_DRPB && p.drpb != nullptr;
@@ -411,22 +385,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
     const int N = p.L[0] * p.L[1] * p.L[2];
-    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
-    int g[3], ti[3], lg[3], k0[3], k1[3], qs[3], nq[3];
-    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
-    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
-#pragma unroll
-    for (int a = 0; a < 3; ++a) {
-        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
-        k0[a] = ti[a] * p.tq[a];
-        if (k0[a] >= lg[a]) return;
-        k1[a] = min(k0[a] + p.tq[a], lg[a]);
-        int lo0, hi0, lo1, hi1;
-        inverse_window(k0[a], lg[a], p.ks[a], p.str[a], p.causal[a], lo0, hi0);
-        inverse_window(k1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], lo1, hi1);
-        qs[a] = lo0;
-        nq[a] = (hi1 - lo0 + p.tkv[a] - 1) / p.tkv[a];
-    }
+    int g[3], lg[3], k0[3], k1[3], qs[3], nq[3];
+    if (!cta_tiles<true>(p, g, lg, k0, k1, qs, nq)) return;
     auto kvalid = [&](int r, int* x) { return box_coords(r, p.tq, k0, k1, x); };
     auto kok = [&](int r) { int x[3]; return kvalid(r, x); };
     auto krow = [&](int r) {
@@ -434,20 +394,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         kvalid(r, x);
         return (static_cast<long long>(b) * N + token_of(p, x, g)) * p.Hkv + hk;
     };
-    for (int r = tid; r < BT; r += NT) {
-        int x[3];
-        bool ok = kvalid(r, x);
-#pragma unroll
-        for (int a = 0; a < 3; ++a)
-            inverse_window(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], sRow[r * 6 + a], sRow[r * 6 + 3 + a]);
-        if (!ok) sRow[r * 6 + 3] = sRow[r * 6];
-    }
-    for (int c = tid; c < BT; c += NT) {
-        int qc[3];
-        unflatten(c, p.tkv, qc);
-        sQc[c] = qc[0] | (qc[1] << 8) | (qc[2] << 16);
-        sQoff[c] = (qc[0] * p.dil[0] * p.L[1] + qc[1] * p.dil[1]) * p.L[2] + qc[2] * p.dil[2];
-    }
+    fill_row_windows<true, BT, NT>(sRow, p, k0, k1, lg, tid);
+    fill_tile_table<BT, NT>(sQc, sQoff, p, tid);
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);

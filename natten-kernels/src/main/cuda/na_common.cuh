@@ -71,6 +71,16 @@ __device__ __forceinline__ void inverse_window(int j, int lg, int k, int s, int 
     hi = a;
 }
 
+// [lo, hi) on one axis of group index i: its window (the keys it attends to) or, with INVERSE, its
+// inverse window (the queries whose windows hold it).
+template <bool INVERSE>
+__device__ __forceinline__ void side_window(int i, int lg, int k, int s, int causal, int& lo, int& hi) {
+    if constexpr (INVERSE)
+        inverse_window(i, lg, k, s, causal, lo, hi);
+    else
+        axis_window(i, lg, k, s, causal, lo, hi);
+}
+
 __device__ __forceinline__ int group_length(int L, int d, int g) { return L / d + (g < L % d ? 1 : 0); }
 
 // Splits a flat index over a 3-D box (row-major) into coordinates.

@@ -7,13 +7,11 @@
 template <typename T>
 __device__ __forceinline__ void fwd_simple(const NaParams& p) {
     using namespace na_simple;
-    const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
     const int lane = threadIdx.x & 31;
     const int N = p.L[0] * p.L[1] * p.L[2];
-    if (warp >= static_cast<long long>(p.B) * N * p.H) return;
-    const int h = static_cast<int>(warp % p.H);
-    const int t = static_cast<int>((warp / p.H) % N);
-    const int b = static_cast<int>(warp / (static_cast<long long>(p.H) * N));
+    const WarpRow wr(p, N, p.H);
+    if (!wr.ok) return;
+    const int h = wr.h, t = wr.t, b = wr.b;
     const int hk = h / (p.H / p.Hkv);
 
     const TokenWindow<false> w(p, t);

@@ -91,12 +91,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         }
         if (!valid) info[3] = info[0];  // empty window: the row sees nothing
     }
-    for (int c = tid; c < BN; c += C::NT) {
-        int kc[3];
-        unflatten(c, p.tkv, kc);
-        sKc[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
-        sKoff[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
-    }
+    fill_tile_table<BN, C::NT>(sKc, sKoff, p, tid);
 
     int span[3];
     uint64_t comb[3];

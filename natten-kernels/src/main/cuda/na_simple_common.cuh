@@ -41,6 +41,22 @@ __device__ __forceinline__ void store_row(T* row, int D, int lane, const float* 
     }
 }
 
+// The row of this warp in a one-warp-per-row kernel over B x count tokens x heads rows (head
+// fastest): batch b, token t, head h and the flat row index; ok is false past the last row.
+struct WarpRow {
+    int b, t, h;
+    long long row;
+    bool ok;
+    __device__ __forceinline__ WarpRow(const NaParams& p, int count, int heads) {
+        const long long warp = (static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+        ok = warp < static_cast<long long>(p.B) * count * heads;
+        h = static_cast<int>(warp % heads);
+        t = static_cast<int>((warp / heads) % count);
+        b = static_cast<int>(warp / (static_cast<long long>(heads) * count));
+        row = (static_cast<long long>(b) * count + t) * heads + h;
+    }
+};
+
 // Dilation group g and group coordinates i of token t, and per axis [lo, hi): its window (the keys
 // it attends to) or, with INVERSE, its inverse window (the queries whose windows hold it).
 template <bool INVERSE>
@@ -54,10 +70,7 @@ struct TokenWindow {
             g[a] = x[a] % p.dil[a];
             i[a] = x[a] / p.dil[a];
             const int lg = group_length(p.L[a], p.dil[a], g[a]);
-            if constexpr (INVERSE)
-                inverse_window(i[a], lg, p.ks[a], p.str[a], p.causal[a], lo[a], hi[a]);
-            else
-                axis_window(i[a], lg, p.ks[a], p.str[a], p.causal[a], lo[a], hi[a]);
+            side_window<INVERSE>(i[a], lg, p.ks[a], p.str[a], p.causal[a], lo[a], hi[a]);
         }
     }
 };

@@ -52,6 +52,60 @@ __device__ __forceinline__ bool packed_in(int pk, const int* lg, const int* orig
     return (pk & 255) < lg[0] - origin[0] && ((pk >> 8) & 255) < lg[1] - origin[1] && (pk >> 16) < lg[2] - origin[2];
 }
 
+// The backward kernels' CTA: its dilation group g (blockIdx.x / tiles per group), the group
+// lengths lg, its box [r0, r1) of p.tq rows per axis and the boxes of p.tkv it walks, count per
+// axis from start, covering the union of its rows' windows (INVERSE: inverse windows). False when
+// the box lies past the end of a shorter group (a uniform exit: nothing to do).
+template <bool INVERSE>
+__device__ __forceinline__ bool cta_tiles(const NaParams& p, int* g, int* lg, int* r0, int* r1, int* start,
+                                          int* count) {
+    const int tilesPerGroup = p.tiles[0] * p.tiles[1] * p.tiles[2];
+    int ti[3];
+    unflatten(blockIdx.x / tilesPerGroup, p.dil, g);
+    unflatten(blockIdx.x % tilesPerGroup, p.tiles, ti);
+#pragma unroll
+    for (int a = 0; a < 3; ++a) {
+        lg[a] = group_length(p.L[a], p.dil[a], g[a]);
+        r0[a] = ti[a] * p.tq[a];
+        if (r0[a] >= lg[a]) return false;
+        r1[a] = min(r0[a] + p.tq[a], lg[a]);
+        int lo0, hi0, lo1, hi1;
+        side_window<INVERSE>(r0[a], lg[a], p.ks[a], p.str[a], p.causal[a], lo0, hi0);
+        side_window<INVERSE>(r1[a] - 1, lg[a], p.ks[a], p.str[a], p.causal[a], lo1, hi1);
+        start[a] = lo0;
+        count[a] = (hi1 - lo0 + p.tkv[a] - 1) / p.tkv[a];
+    }
+    return true;
+}
+
+// rows[r * 6 + a] and rows[r * 6 + 3 + a]: the window (INVERSE: inverse window) on axis a of row r
+// of the box [r0, r1) of p.tq rows; rows past the box get an empty window.
+template <bool INVERSE, int ROWS, int NT>
+__device__ __forceinline__ void fill_row_windows(int* rows, const NaParams& p, const int* r0, const int* r1,
+                                                 const int* lg, int tid) {
+    for (int r = tid; r < ROWS; r += NT) {
+        int x[3];
+        bool ok = box_coords(r, p.tq, r0, r1, x);
+#pragma unroll
+        for (int a = 0; a < 3; ++a)
+            side_window<INVERSE>(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], rows[r * 6 + a],
+                                 rows[r * 6 + 3 + a]);
+        if (!ok) rows[r * 6 + 3] = rows[r * 6];
+    }
+}
+
+// packed[c] (c0 | c1 << 8 | c2 << 16) and off[c] (token offset from the box origin: token_of is
+// linear in the coordinates) of element c of a walked box of p.tkv.
+template <int ROWS, int NT>
+__device__ __forceinline__ void fill_tile_table(int* packed, int* off, const NaParams& p, int tid) {
+    for (int c = tid; c < ROWS; c += NT) {
+        int kc[3];
+        unflatten(c, p.tkv, kc);
+        packed[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
+        off[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
+    }
+}
+
 // The step of a loop over tiles j = 0 .. n-1 whose operands cp.async loads into STAGES shared
 // stages (load(j, stage); tile 0 issued and committed before the loop): with 2 stages tile j + 1 is
 // issued into the other stage before waiting for tile j; with 1, tile j is issued now into the one
