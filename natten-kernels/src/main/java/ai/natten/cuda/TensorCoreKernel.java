@@ -5,7 +5,9 @@ import ai.natten.core.NaProblem;
 /**
  * One instance of the tensor-core forward kernel ({@code na_forward_tc.cuh}) and its tile plan: 4
  * warps of 1 or 2 m16 row blocks each, so query tiles of 64 or 128 tokens, key/value tiles of 64.
- * float16 and bfloat16 have both instances, float32 (3xTF32) only the 1-row-block one.
+ * float16 and bfloat16 have both instances, float32 (3xTF32) only the 1-row-block one. At head dim
+ * 128 the fp16/bf16 1-row-block instance keeps one key/value stage instead of two, so that four
+ * CTAs fit an SM (the others keep two stages and double-buffer the key/value loads).
  *
  * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
  * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
