@@ -100,16 +100,16 @@ final class BackwardLaunch {
     /**
      * Whether fusing dq into the key/value kernel (one product and float32 vector reductions per
      * tile pair, instead of a dq pass recomputing S and dP: three products) was measured faster, on
-     * an H200, bf16, forward + backward (docs/perf.md): head dim 32 (-10%), 64 (2d-96-k13: 2.43 ->
-     * 2.32 ms) and 128 in 1-D and 2-D (1d-32k: 47.5 -> 43.5 ms, 2d-128-k31: 7.37 -> 7.00); not at
-     * 128 in 3-D (3d-16x48x80: 82.1 -> 88.9, 3d-causal-t 4.34 -> 4.88). float32 at head dim 32 only
-     * (measured with scalar atomics: +32% at 64).
+     * an H200, bf16, forward + backward (docs/perf.md): head dim 32 (nat-tiny: 0.434 -> 0.386 ms),
+     * 64 (2d-96-k13: 2.42 -> 2.31) and 128 in 1-D and 2-D (1d-32k: 48.2 -> 44.3, 2d-128-k31: 7.15
+     * -> 6.78); not at 128 in 3-D (3d-16x48x80: 80.2 -> 86.5, 3d-causal-t: 4.17 -> 4.70). float32
+     * at head dim 32 only (measured with scalar atomics: +32% at 64).
      */
     private static boolean fusionPays(int headDim, int rank, DType dtype) {
-        if (dtype == DType.FLOAT32 || headDim <= 32) {
-            return headDim <= 32;
+        if (headDim <= 32) {
+            return true;
         }
-        return headDim <= 64 || rank <= 2;
+        return dtype != DType.FLOAT32 && (headDim <= 64 || rank <= 2);
     }
 
     /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
@@ -153,10 +153,9 @@ final class BackwardLaunch {
      * bias gradient in a fixed order where {@link #ordersDrpbInDq}).
      */
     static String dqKernel(NaProblem p, DType dtype) {
-        if (ordersDrpbInDq(p)) {
-            return "na_bwd_dq_rpb_ordered_tc_" + dtype.kernelSuffix() + "_d" + p.headDim();
-        }
-        return tensorCoreKernel("dq", p, dtype);
+        return ordersDrpbInDq(p)
+                ? "na_bwd_dq_rpb_ordered_tc_" + dtype.kernelSuffix() + "_d" + p.headDim()
+                : tensorCoreKernel("dq", p, dtype);
     }
 
     /**
