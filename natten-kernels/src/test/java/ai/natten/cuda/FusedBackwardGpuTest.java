@@ -18,6 +18,22 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** The fused backward against the Java reference backward on the GPU (skipped without one). */
 class FusedBackwardGpuTest {
 
+    /**
+     * 1-D rpb with dilation 3 on 193 tokens (d128): groups of 65, 64 and 64 tokens, so the grid has
+     * two 64-query tiles per group and the second one of the shorter groups finds no queries (its
+     * dq CTA leaves its bias-gradient table as zeroed).
+     */
+    private static final GpuCase GROUP_WITHOUT_SECOND_TILE =
+            GpuCase.of(
+                    "1d rpb, dilation, a group without a second tile: a dq CTA without queries (d128)",
+                    b -> b.setKernelSize(13).optDilation(3),
+                    new int[] {193},
+                    2,
+                    2,
+                    128,
+                    true,
+                    0);
+
     private final Random random = new Random();
 
     @BeforeEach
@@ -91,15 +107,7 @@ class FusedBackwardGpuTest {
                                 128,
                                 true,
                                 0),
-                        GpuCase.of(
-                                "1d rpb, dilation, a group without a second tile (d128)",
-                                b -> b.setKernelSize(13).optDilation(3),
-                                new int[] {193},
-                                2,
-                                2,
-                                128,
-                                true,
-                                0),
+                        GROUP_WITHOUT_SECOND_TILE,
                         GpuCase.of(
                                 "2d rpb, stride, GQA 2:1 (tensor cores, d64)",
                                 b -> b.setKernelSize(7, 9).optStride(2, 3),
@@ -195,15 +203,7 @@ class FusedBackwardGpuTest {
                         64,
                         true,
                         0),
-                GpuCase.of(
-                        "1d rpb, dilation, a CTA without queries, bias gradient in dq (d128)",
-                        b -> b.setKernelSize(13).optDilation(3),
-                        new int[] {193},
-                        2,
-                        2,
-                        128,
-                        true,
-                        0),
+                GROUP_WITHOUT_SECOND_TILE,
                 GpuCase.of(
                         "3d rpb, window over 64: scalar ordered bias gradient (d128)",
                         b -> b.setKernelSize(3, 5, 7),
