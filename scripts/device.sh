@@ -181,9 +181,12 @@ profile() {
     mkdir -p "$out/ncu"
     for problem in ${PROFILE_PROBLEMS:-2d-128-k31}; do
         for kernel in ${PROFILE_KERNELS:-na_fwd_tc na_bwd_dq_tc na_bwd_dkdv_tc}; do
+            # Stall reasons per issued instruction and executed instructions per SASS opcode too.
             "$ncu" --clock-control none --target-processes all -k "regex:$kernel" -c 1 \
                 --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
                 --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
+                --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$,sass__inst_executed_per_opcode' \
+                --print-metric-instances values \
                 "$java" -cp "$cp" ai.natten.cuda.bench.KernelBench --backward --runs 1 --problems "$problem" \
                 >"$out/ncu/$problem-$kernel.txt" 2>&1 || echo "ncu failed on $problem $kernel" >&2
         done

@@ -174,9 +174,10 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     __syncthreads();
 
     const int nTiles = nkv[0] * nkv[1] * nkv[2];
+    const TileGrid grid(nkv);
     auto load_kv = [&](int j, int stage) {
         int kb[3];
-        tile_origin(j, nkv, kvs, p.tkv, kb);
+        tile_origin(j, grid, kvs, p.tkv, kb);
         const long long base = static_cast<long long>(b) * N + token_of(p, kb, g);
         auto ok = [&](int c) { return packed_in(sKc[c], lg, kb); };
         auto off = [&](int c) { return ((base + sKoff[c]) * p.Hkv + hk) * D; };
@@ -209,7 +210,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         gemm_abt<T, D>(s, sQ + wrow * LDS, ks, lane);
         gemm_abt<T, D>(dp, sO + wrow * LDS, vs, lane);
         int kb[3];
-        tile_origin(j, nkv, kvs, p.tkv, kb);
+        tile_origin(j, grid, kvs, p.tkv, kb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
@@ -406,10 +407,14 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
 
     const int nQ = nq[0] * nq[1] * nq[2];
     const int nTiles = nQ * group;
+    const TileGrid grid(nq);
+    const FastDiv perHead(nQ);  // tile j: query tile j % nQ of head hk * group + j / nQ
     auto load_q = [&](int j, int stage) {
         int qb[3];
-        tile_origin(j % nQ, nq, qs, p.tkv, qb);
-        const int h = hk * group + j / nQ;
+        int jq;
+        const int hj = perHead.div(j, jq);
+        tile_origin(jq, grid, qs, p.tkv, qb);
+        const int h = hk * group + hj;
         const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
         auto ok = [&](int c) { return packed_in(sQc[c], lg, qb); };
         auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
@@ -444,13 +449,15 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         gemm_abt<T, D>(s, sK + wrow * LDS, qsm, lane);  // S^T: keys x queries
         gemm_abt<T, D>(dp, sV + wrow * LDS, osm, lane);  // dP^T
         int qb[3];
-        tile_origin(j % nQ, nq, qs, p.tkv, qb);
+        int jq;
+        const int hj = perHead.div(j, jq);
+        tile_origin(jq, grid, qs, p.tkv, qb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
                 box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
             if constexpr (RPB)
-                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, hk * group + j / nQ, kc[half], qb, sQc, lane);
+                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, hk * group + hj, kc[half], qb, sQc, lane);
             else
                 apply_mask(s, half, keep, p.scale_log2);
 #pragma unroll
@@ -501,8 +508,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
                 }
             }
             int qb[3];
-            tile_origin(j % nQ, nq, qs, p.tkv, qb);
-            const int h = hk * group + j / nQ;
+            tile_origin(jq, grid, qs, p.tkv, qb);
+            const int h = hk * group + hj;
             const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
             float* acc = static_cast<float*>(p.dq);
             add_rows_f32<D>(

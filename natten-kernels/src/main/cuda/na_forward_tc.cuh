@@ -114,6 +114,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     __syncthreads();  // tables visible to the loads below
 
     const int nNa = nkv[0] * nkv[1] * nkv[2];
+    const TileGrid grid(nkv);
     const int nTiles = nNa + (p.T + BN - 1) / BN;
     const T* kg = static_cast<const T*>(p.k);
     const T* vg = static_cast<const T*>(p.v);
@@ -126,7 +127,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         T* dv = sV + stage * BN * LDS;
         if (j < nNa) {
             int kb[3];
-            tile_origin(j, nkv, kvs, p.tkv, kb);
+            tile_origin(j, grid, kvs, p.tkv, kb);
             const int lim0 = lg[0] - kb[0], lim1 = lg[1] - kb[1], lim2 = lg[2] - kb[2];
             const long long base = kvRow0 + token_of(p, kb, g);
 #pragma unroll
@@ -201,7 +202,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         bool unmasked;
         int kb[3];
         if (j < nNa) {
-            tile_origin(j, nkv, kvs, p.tkv, kb);
+            tile_origin(j, grid, kvs, p.tkv, kb);
             unmasked = fullQ && !hasRpb;
 #pragma unroll
             for (int a = 0; a < 3; ++a) unmasked &= kb[a] >= inS[a] && kb[a] + p.tkv[a] <= inE[a];

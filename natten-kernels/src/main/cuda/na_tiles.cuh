@@ -38,10 +38,40 @@ __device__ __forceinline__ bool box_coords(int r, const int* tile, const int* lo
     return ok;
 }
 
-// Origin of tile j of the nt[0] x nt[1] x nt[2] tiles of shape `tile` from start.
-__device__ __forceinline__ void tile_origin(int j, const int* nt, const int* start, const int* tile, int* origin) {
+// Division by a divisor n >= 1 fixed per CTA, without a division instruction in the loops: for
+// 0 <= j < 2^31, q = umulhi(j + 1, m) with m = floor((2^32 - 1) / n) is floor(j / n) or one less
+// (with j + 1 = qn + s + 1, 1 <= s + 1 <= n, the product falls short of (j + 1) / n by less than
+// (j + 1) / 2^32 < 1 / 2), fixed by comparing the remainder with n. A few instructions instead of
+// a division's twenty-odd; one 32-bit register per divisor.
+struct FastDiv {
+    uint32_t m;
+    int n;
+    __device__ __forceinline__ explicit FastDiv(int divisor) : m(0xffffffffu / divisor), n(divisor) {}
+    // j / n, with j % n in rem.
+    __device__ __forceinline__ int div(int j, int& rem) const {
+        int q = static_cast<int>(__umulhi(static_cast<uint32_t>(j) + 1u, m));
+        rem = j - q * n;
+        if (rem >= n) {
+            ++q;
+            rem -= n;
+        }
+        return q;
+    }
+};
+
+// The tiles a CTA walks: count[0] x count[1] x count[2] tiles in row-major order, split into per-axis
+// indices by FastDiv.
+struct TileGrid {
+    FastDiv c1, c2;
+    __device__ __forceinline__ explicit TileGrid(const int* count) : c1(count[1]), c2(count[2]) {}
+    __device__ __forceinline__ void split(int j, int* t) const { t[0] = c1.div(c2.div(j, t[2]), t[1]); }
+};
+
+// Origin of tile j of a grid of tiles of shape `tile` from start.
+__device__ __forceinline__ void tile_origin(int j, const TileGrid& grid, const int* start, const int* tile,
+                                            int* origin) {
     int tj[3];
-    unflatten(j, nt, tj);
+    grid.split(j, tj);
 #pragma unroll
     for (int a = 0; a < 3; ++a) origin[a] = start[a] + tj[a] * tile[a];
 }
