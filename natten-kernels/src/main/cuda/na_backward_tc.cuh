@@ -168,8 +168,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         return ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h);
     };
     auto qok = [&](int r) { int x[3]; return qvalid(r, x); };
-    load_rows<T, D, BT, NT>(sQ, static_cast<const T*>(p.q), qok, [&](int r) { return qrow(r) * D; });
-    load_rows<T, D, BT, NT>(sO, static_cast<const T*>(p.dout), qok, [&](int r) { return qrow(r) * D; });
+    load_row_pair<T, D, BT, NT>(sQ, sO, static_cast<const T*>(p.q), static_cast<const T*>(p.dout), 0, D, qok, qrow);
     cp_async_commit();
     __syncthreads();
 
@@ -178,11 +177,11 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     auto load_kv = [&](int j, int stage) {
         int kb[3];
         tile_origin(j, grid, kvs, p.tkv, kb);
-        const long long base = static_cast<long long>(b) * N + token_of(p, kb, g);
-        auto ok = [&](int c) { return packed_in(sKc[c], lg, kb); };
-        auto off = [&](int c) { return ((base + sKoff[c]) * p.Hkv + hk) * D; };
-        load_rows<T, D, BT, NT>(sK + stage * BT * LDS, static_cast<const T*>(p.k), ok, off);
-        load_rows<T, D, BT, NT>(sV + stage * BT * LDS, static_cast<const T*>(p.v), ok, off);
+        const long long tile = ((static_cast<long long>(b) * N + token_of(p, kb, g)) * p.Hkv + hk) * D;
+        load_row_pair<T, D, BT, NT>(
+            sK + stage * BT * LDS, sV + stage * BT * LDS, static_cast<const T*>(p.k), static_cast<const T*>(p.v),
+            tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
+            [&](int c) { return sKoff[c]; });
     };
     load_kv(0, 0);
     cp_async_commit();
@@ -400,8 +399,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
-    load_rows<T, D, BT, NT>(sK, static_cast<const T*>(p.k), kok, [&](int r) { return krow(r) * D; });
-    load_rows<T, D, BT, NT>(sV, static_cast<const T*>(p.v), kok, [&](int r) { return krow(r) * D; });
+    load_row_pair<T, D, BT, NT>(sK, sV, static_cast<const T*>(p.k), static_cast<const T*>(p.v), 0, D, kok, krow);
     cp_async_commit();
     __syncthreads();
 
@@ -416,10 +414,11 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         tile_origin(jq, grid, qs, p.tkv, qb);
         const int h = hk * group + hj;
         const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
-        auto ok = [&](int c) { return packed_in(sQc[c], lg, qb); };
+        auto ok = [&, bound = packed_bound(lg, qb)](int c) { return packed_in(sQc[c], bound); };
         auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
-        load_rows<T, D, BT, NT>(sQ + stage * BT * LDS, static_cast<const T*>(p.q), ok, [&](int c) { return row(c) * D; });
-        load_rows<T, D, BT, NT>(sO + stage * BT * LDS, static_cast<const T*>(p.dout), ok, [&](int c) { return row(c) * D; });
+        load_row_pair<T, D, BT, NT>(sQ + stage * BT * LDS, sO + stage * BT * LDS, static_cast<const T*>(p.q),
+                                    static_cast<const T*>(p.dout), (base * p.H + h) * D, p.H * D, ok,
+                                    [&](int c) { return sQoff[c]; });
         for (int c = tid; c < BT; c += NT) {
             bool v = ok(c);
             sLse[stage * BT + c] = v ? p.lse[row(c)] * kLog2e : 0.f;
@@ -513,7 +512,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
             const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
             float* acc = static_cast<float*>(p.dq);
             add_rows_f32<D>(
-                dq, lane, [&](int r) { return packed_in(sQc[wrow + r], lg, qb); },
+                dq, lane, [&, bound = packed_bound(lg, qb)](int r) { return packed_in(sQc[wrow + r], bound); },
                 [&](int r) { return acc + ((base + sQoff[wrow + r]) * p.H + h) * D; });
         }
         __syncthreads();

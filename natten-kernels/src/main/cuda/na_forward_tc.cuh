@@ -128,31 +128,16 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
         if (j < nNa) {
             int kb[3];
             tile_origin(j, grid, kvs, p.tkv, kb);
-            const int lim0 = lg[0] - kb[0], lim1 = lg[1] - kb[1], lim2 = lg[2] - kb[2];
-            const long long base = kvRow0 + token_of(p, kb, g);
-#pragma unroll
-            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
-                int c = tid / CPR + pass * RPP;
-                if (c < BN) {
-                    int pk = sKc[c];
-                    bool valid = (pk & 255) < lim0 && ((pk >> 8) & 255) < lim1 && (pk >> 16) < lim2;
-                    long long off = valid ? ((base + sKoff[c]) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * EPC, kg + off + chunk * EPC, valid);
-                    cp_async16(dv + c * LDS + chunk * EPC, vg + off + chunk * EPC, valid);
-                }
-            }
+            const long long tile = ((kvRow0 + token_of(p, kb, g)) * p.Hkv + hk) * D;
+            load_row_pair<T, D, BN, C::NT>(
+                dk, dv, kg, vg, tile, p.Hkv * D,
+                [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
+                [&](int c) { return sKoff[c]; });
         } else {
-#pragma unroll
-            for (int pass = 0; pass < (BN + RPP - 1) / RPP; ++pass) {
-                int c = tid / CPR + pass * RPP;
-                if (c < BN) {
-                    int t = (j - nNa) * BN + c;
-                    bool valid = t < p.T;
-                    long long off = valid ? ((static_cast<long long>(b) * p.T + t) * p.Hkv + hk) * D : 0;
-                    cp_async16(dk + c * LDS + chunk * EPC, (valid ? akg : kg) + off + chunk * EPC, valid);
-                    cp_async16(dv + c * LDS + chunk * EPC, (valid ? avg : vg) + off + chunk * EPC, valid);
-                }
-            }
+            const int t0 = (j - nNa) * BN;  // additional tokens t0 .. t0 + BN - 1
+            load_row_pair<T, D, BN, C::NT>(
+                dk, dv, akg, avg, ((static_cast<long long>(b) * p.T + t0) * p.Hkv + hk) * D, p.Hkv * D,
+                [&](int c) { return t0 + c < p.T; }, [](int c) { return c; });
         }
     };
 

@@ -247,12 +247,15 @@ __device__ __forceinline__ void apply_mask(float (*s)[4], int half, uint64_t kee
 
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Group coordinates of the element packed as (c0 | c1 << 8 | c2 << 16) (tile-local coordinates, as
-// the kernels' key and query tables hold them) of a tile at origin.
+// Tile-local coordinates c (each below 64), packed 10 bits per axis as the kernels' key and query
+// tables hold them: c0 | c1 << 10 | c2 << 20 (bit 9 of each field stays clear for packed_in).
+__device__ __forceinline__ int pack_coords(const int* c) { return c[0] | (c[1] << 10) | (c[2] << 20); }
+
+// Group coordinates of the element at packed tile-local coordinates (pack_coords) of a tile at origin.
 __device__ __forceinline__ void tile_coords(const int* origin, int packed, int* x) {
-    x[0] = origin[0] + (packed & 255);
-    x[1] = origin[1] + ((packed >> 8) & 255);
-    x[2] = origin[2] + (packed >> 16);
+    x[0] = origin[0] + (packed & 1023);
+    x[1] = origin[1] + ((packed >> 10) & 1023);
+    x[2] = origin[2] + (packed >> 20);
 }
 
 // apply_mask plus the relative positional bias of head h (log2 domain) on the kept elements. The

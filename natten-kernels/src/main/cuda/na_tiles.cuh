@@ -9,19 +9,28 @@
 template <typename T, int elems>
 constexpr int lds = elems + MmaOps<T>::EPC;
 
-// Loads ROWS rows of D elements by cp.async into dst (row stride lds<T, D>), NT threads: row r from
-// element offset off(r) of src if valid(r), else zero-filled.
-template <typename T, int D, int ROWS, int NT, typename Valid, typename Off>
-__device__ __forceinline__ void load_rows(T* dst, const T* src, Valid valid, Off off) {
+// Loads ROWS rows of D elements of two tensors with the same layout (K and V, Q and dO) by cp.async
+// into dstA and dstB (row stride lds<T, D>), NT threads: row r from element offset
+// tile + row(r) * rowStride of srcA and srcB if valid(r), else zero-filled. The pair shares each
+// row's test and offset; an address costs one wide multiply-add (row(r) an int: a token offset
+// within a tile; a long long works too, at the price of a 64-bit multiply).
+template <typename T, int D, int ROWS, int NT, typename Valid, typename Row>
+__device__ __forceinline__ void load_row_pair(T* dstA, T* dstB, const T* srcA, const T* srcB, long long tile,
+                                              int rowStride, Valid valid, Row row) {
     constexpr int EPC = MmaOps<T>::EPC, LDS = lds<T, D>, CPR = D / EPC, RPP = NT / CPR;
+    static_assert(ROWS % RPP == 0, "whole load passes");
     const int chunk = threadIdx.x % CPR;
+    const int strideBytes = rowStride * static_cast<int>(sizeof(T));
+    const char* a = reinterpret_cast<const char*>(srcA + tile + chunk * EPC);
+    const long long toB = reinterpret_cast<const char*>(srcB) - reinterpret_cast<const char*>(srcA);
 #pragma unroll
-    for (int pass = 0; pass < (ROWS + RPP - 1) / RPP; ++pass) {
-        int r = threadIdx.x / CPR + pass * RPP;
-        if (r < ROWS) {
-            bool ok = valid(r);
-            cp_async16(dst + r * LDS + chunk * EPC, src + (ok ? off(r) : 0) + chunk * EPC, ok);
-        }
+    for (int pass = 0; pass < ROWS / RPP; ++pass) {
+        const int r = threadIdx.x / CPR + pass * RPP;
+        const bool ok = valid(r);
+        // an invalid row reads nothing (zero fill) but still gets an address inside the tensor
+        const char* at = ok ? a + row(r) * static_cast<long long>(strideBytes) : reinterpret_cast<const char*>(srcA);
+        cp_async16(dstA + r * LDS + chunk * EPC, at, ok);
+        cp_async16(dstB + r * LDS + chunk * EPC, at + toB, ok);
     }
 }
 
@@ -76,10 +85,22 @@ __device__ __forceinline__ void tile_origin(int j, const TileGrid& grid, const i
     for (int a = 0; a < 3; ++a) origin[a] = start[a] + tj[a] * tile[a];
 }
 
-// Whether the element at packed tile-local coordinates pk (c0 | c1 << 8 | c2 << 16) of a tile at
-// origin lies in the dilation group (lengths lg).
-__device__ __forceinline__ bool packed_in(int pk, const int* lg, const int* origin) {
-    return (pk & 255) < lg[0] - origin[0] && ((pk >> 8) & 255) < lg[1] - origin[1] && (pk >> 16) < lg[2] - origin[2];
+// The bound packed_in tests the elements of a tile at origin against, in a dilation group of
+// lengths lg: field a (10 bits, as pack_coords) holds 511 + lim_a, lim_a = lg_a - origin_a
+// clamped to [0, 256].
+__device__ __forceinline__ int packed_bound(const int* lg, const int* origin) {
+    int bound = 0;
+#pragma unroll
+    for (int a = 0; a < 3; ++a) bound |= (511 + min(max(lg[a] - origin[a], 0), 256)) << (10 * a);
+    return bound;
+}
+
+// Whether the element at packed tile-local coordinates pk lies in the group: c_a < lim_a on every
+// axis, by one subtraction. Field a of bound - pk is 512 + (lim_a - 1 - c_a), in [448, 767] for
+// c_a < 64 (so no borrow crosses fields), and keeps its bit 9 iff c_a <= lim_a - 1.
+__device__ __forceinline__ bool packed_in(int pk, int bound) {
+    constexpr int GUARDS = (1 << 9) | (1 << 19) | (1 << 29);
+    return ((bound - pk) & GUARDS) == GUARDS;
 }
 
 // The backward kernels' CTA: its dilation group g (blockIdx.x / tiles per group), the group
@@ -124,14 +145,14 @@ __device__ __forceinline__ void fill_row_windows(int* rows, const NaParams& p, c
     }
 }
 
-// packed[c] (c0 | c1 << 8 | c2 << 16) and off[c] (token offset from the box origin: token_of is
+// packed[c] (pack_coords) and off[c] (token offset from the box origin: token_of is
 // linear in the coordinates) of element c of a walked box of p.tkv.
 template <int ROWS, int NT>
 __device__ __forceinline__ void fill_tile_table(int* packed, int* off, const NaParams& p, int tid) {
     for (int c = tid; c < ROWS; c += NT) {
         int kc[3];
         unflatten(c, p.tkv, kc);
-        packed[c] = kc[0] | (kc[1] << 8) | (kc[2] << 16);
+        packed[c] = pack_coords(kc);
         off[c] = (kc[0] * p.dil[0] * p.L[1] + kc[1] * p.dil[1]) * p.L[2] + kc[2] * p.dil[2];
     }
 }
