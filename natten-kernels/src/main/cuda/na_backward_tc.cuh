@@ -138,8 +138,8 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     T* sO = sQ + BT * LDS;      // dO
     T* sK = sO + BT * LDS;              // [KV_STAGES][BT][LDS]
     T* sV = sK + KV_STAGES * BT * LDS;  // [KV_STAGES][BT][LDS]
-    int* sRow = reinterpret_cast<int*>(sV + KV_STAGES * BT * LDS);  // [BT][6] window per query row
-    int* sKc = sRow + BT * 6;
+    int* sRow = reinterpret_cast<int*>(sV + KV_STAGES * BT * LDS);  // [BT][ROW_INTS] window, token per query row
+    int* sKc = sRow + BT * ROW_INTS;
     int* sKoff = sKc + BT;
     float* sBias = reinterpret_cast<float*>(sKoff + BT);  // RPB with p.drpb: [perHead] if it fits
     float* sDs = sBias;                                      // ORDERED_DRPB: [BT][window]
@@ -150,7 +150,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     int g[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
     if (!cta_tiles<false>(p, g, lg, q0, q1, kvs, nkv)) return;
     auto qvalid = [&](int r, int* x) { return box_coords(r, p.tq, q0, q1, x); };
-    fill_row_windows<false, BT, NT>(sRow, p, q0, q1, lg, tid);
+    fill_row_windows<false, BT, NT>(sRow, p, q0, q1, lg, g, tid);
     fill_tile_table<BT, NT>(sKc, sKoff, p, tid);
     const int perHead = (2 * p.ks[0] - 1) * (2 * p.ks[1] - 1) * (2 * p.ks[2] - 1);
     const int window = p.ks[0] * p.ks[1] * p.ks[2];
@@ -162,13 +162,10 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
-    auto qrow = [&](int r) {
-        int x[3];
-        qvalid(r, x);
-        return ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h);
-    };
-    auto qok = [&](int r) { int x[3]; return qvalid(r, x); };
-    load_row_pair<T, D, BT, NT>(sQ, sO, static_cast<const T*>(p.q), static_cast<const T*>(p.dout), 0, D, qok, qrow);
+    __syncthreads();  // the row table visible to the loads below
+    auto qrow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.H + h; };
+    auto qok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
+    load_rows<T, D, BT, NT>({sQ, sO}, {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)}, 0, D, qok, qrow);
     cp_async_commit();
     __syncthreads();
 
@@ -178,10 +175,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         int kb[3];
         tile_origin(j, grid, kvs, p.tkv, kb);
         const long long tile = ((static_cast<long long>(b) * N + token_of(p, kb, g)) * p.Hkv + hk) * D;
-        load_row_pair<T, D, BT, NT>(
-            sK + stage * BT * LDS, sV + stage * BT * LDS, static_cast<const T*>(p.k), static_cast<const T*>(p.v),
-            tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
-            [&](int c) { return sKoff[c]; });
+        load_rows<T, D, BT, NT>({sK + stage * BT * LDS, sV + stage * BT * LDS}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)}, tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
     };
     load_kv(0, 0);
     cp_async_commit();
@@ -213,7 +207,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
-                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
+                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
             if constexpr (RPB)
                 apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc[half], kb, sKc, lane);
             else
@@ -228,7 +222,7 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
             }
             if constexpr (ORDERED_DRPB) {
                 const int r = wrow + (lane >> 2) + half * 8;
-                store_window_ds(sDs + r * window, s, half, keep, p, sRow + r * 6, kb, sKc, lane);
+                store_window_ds(sDs + r * window, s, half, keep, p, sRow + r * ROW_INTS, kb, sKc, lane);
             } else if (sumDrpb) {
                 if (sharedDrpb)
                     add_drpb(sBias, s, half, keep, p, qc[half], kb, sKc, lane);
@@ -265,8 +259,8 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
                     int base[3], len[3];
 #pragma unroll
                     for (int a = 0; a < 3; ++a) {  // table coordinate of the window start; window length
-                        base[a] = sRow[r * 6 + a] - (q0[a] + rc[a]) + p.ks[a] - 1;
-                        len[a] = sRow[r * 6 + 3 + a] - sRow[r * 6 + a];
+                        base[a] = sRow[r * ROW_INTS + a] - (q0[a] + rc[a]) + p.ks[a] - 1;
+                        len[a] = sRow[r * ROW_INTS + 3 + a] - sRow[r * ROW_INTS + a];
                     }
 #pragma unroll
                     for (int k = 0; k < MAX; ++k) {
@@ -372,10 +366,10 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     T* sV = sK + BT * LDS;
     T* sQ = sV + BT * LDS;      // [2][BT][LDS]
     T* sO = sQ + 2 * BT * LDS;  // [2][BT][LDS] dO
-    float* sLse = reinterpret_cast<float*>(sO + 2 * BT * LDS);  // [2][BT], log2 domain
+    float* sLse = reinterpret_cast<float*>(sO + 2 * BT * LDS);  // [2][BT], natural log
     float* sDelta = sLse + 2 * BT;                               // [2][BT]
-    int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][6] inverse window per key
-    int* sQc = sRow + BT * 6;
+    int* sRow = reinterpret_cast<int*>(sDelta + 2 * BT);         // [BT][ROW_INTS] inverse window, token per key
+    int* sQc = sRow + BT * ROW_INTS;
     int* sQoff = sQc + BT;
     constexpr bool DS_IN_DO = D >= 128;
     T* sDS = reinterpret_cast<T*>(sQoff + BT);  // [BT keys][lds<T, BT>] dS^T, FUSED_DQ && !DS_IN_DO
@@ -388,18 +382,15 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
     int g[3], lg[3], k0[3], k1[3], qs[3], nq[3];
     if (!cta_tiles<true>(p, g, lg, k0, k1, qs, nq)) return;
     auto kvalid = [&](int r, int* x) { return box_coords(r, p.tq, k0, k1, x); };
-    auto kok = [&](int r) { int x[3]; return kvalid(r, x); };
-    auto krow = [&](int r) {
-        int x[3];
-        kvalid(r, x);
-        return (static_cast<long long>(b) * N + token_of(p, x, g)) * p.Hkv + hk;
-    };
-    fill_row_windows<true, BT, NT>(sRow, p, k0, k1, lg, tid);
+    fill_row_windows<true, BT, NT>(sRow, p, k0, k1, lg, g, tid);
+    __syncthreads();  // the row table visible to the loads below
+    auto kok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
+    auto krow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.Hkv + hk; };
     fill_tile_table<BT, NT>(sQc, sQoff, p, tid);
     int span[3];
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
-    load_row_pair<T, D, BT, NT>(sK, sV, static_cast<const T*>(p.k), static_cast<const T*>(p.v), 0, D, kok, krow);
+    load_rows<T, D, BT, NT>({sK, sV}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)}, 0, D, kok, krow);
     cp_async_commit();
     __syncthreads();
 
@@ -416,13 +407,12 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
         auto ok = [&, bound = packed_bound(lg, qb)](int c) { return packed_in(sQc[c], bound); };
         auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
-        load_row_pair<T, D, BT, NT>(sQ + stage * BT * LDS, sO + stage * BT * LDS, static_cast<const T*>(p.q),
-                                    static_cast<const T*>(p.dout), (base * p.H + h) * D, p.H * D, ok,
-                                    [&](int c) { return sQoff[c]; });
+        load_rows<T, D, BT, NT>({sQ + stage * BT * LDS, sO + stage * BT * LDS}, {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)}, (base * p.H + h) * D, p.H * D, ok, [&](int c) { return sQoff[c]; });
         for (int c = tid; c < BT; c += NT) {
             bool v = ok(c);
-            sLse[stage * BT + c] = v ? p.lse[row(c)] * kLog2e : 0.f;
-            sDelta[stage * BT + c] = v ? p.delta[row(c)] : 0.f;
+            const long long r = v ? row(c) : 0;  // cp.async with the tiles: no wait for the loads here
+            cp_async4(sLse + stage * BT + c, p.lse + r, v);
+            cp_async4(sDelta + stage * BT + c, p.delta + r, v);
         }
     };
     load_q(0, 0);
@@ -442,7 +432,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         const int stage = await_tile<2>(j, nTiles, load_q);
         const T* qsm = sQ + stage * BT * LDS;
         const T* osm = sO + stage * BT * LDS;
-        const float* lse2 = sLse + stage * BT;
+        const float* lse = sLse + stage * BT;
         const float* del = sDelta + stage * BT;
         float s[8][4], dp[8][4];
         gemm_abt<T, D>(s, sK + wrow * LDS, qsm, lane);  // S^T: keys x queries
@@ -454,7 +444,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
             const uint64_t keep =
-                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * 6, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
+                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
             if constexpr (RPB)
                 apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, hk * group + hj, kc[half], qb, sQc, lane);
             else
@@ -464,7 +454,7 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
 #pragma unroll
                 for (int e = 0; e < 2; ++e) {
                     const int c = i * 8 + (lane & 3) * 2 + e;
-                    float pr = fast_exp2(s[i][half * 2 + e] - lse2[c]);
+                    float pr = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
                     s[i][half * 2 + e] = pr;
                     dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
                 }

@@ -37,16 +37,19 @@ struct NaParams {
 static_assert(sizeof(NaParams) == 256, "NaParams layout is shared with Java");
 
 // Window [start, end) of group index i in a group of length lg (na-semantics.md, one axis).
+// Stride 1 (the common case) skips the division.
 __device__ __forceinline__ void axis_window(int i, int lg, int k, int s, int causal, int& start,
                                             int& end) {
+    int first = i;  // first index of i's stride block
+    if (s != 1) first = (i / s) * s;
     if (causal) {
-        int leader = min((i / s) * s + s - 1, lg - 1);
+        int leader = min(first + s - 1, lg - 1);
         start = max(leader - (k - 1), 0);
         end = min(i + 1, lg);
     } else {
         int wl = k / 2;
         int wr = k / 2 + (k & 1) - 1;
-        int leader = min((i / s) * s + s / 2, lg - 1);
+        int leader = min(first + s / 2, lg - 1);
         start = max(wl, min(leader, lg - 1 - wr)) - wl;
         end = start + k;
     }

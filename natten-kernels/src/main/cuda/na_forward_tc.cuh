@@ -14,7 +14,7 @@
 
 namespace fwd_tc {
 constexpr int BN = 64;         // keys per key/value tile
-constexpr int ROW_INFO = 9;    // per query row: start[3], end[3], group coords[3]
+constexpr int ROW_INFO = 10;   // per query row: start[3], end[3], group coords[3], token (-1: none)
 
 // NW warps of MT m16 row blocks each: BM = 16 * MT * NW queries per tile; KV_STAGES K/V tiles in
 // shared memory (2: the next loads while this one is used; 1: more CTAs per SM).
@@ -22,10 +22,7 @@ template <typename T, int D, int NW, int MT, int KV_STAGES>
 struct Config {
     static constexpr int BM = 16 * MT * NW;
     static constexpr int NT = 32 * NW;
-    static constexpr int EPC = MmaOps<T>::EPC;
     static constexpr int LDS = lds<T, D>;
-    static constexpr int CPR = D / EPC;  // 16-byte chunks per row
-    static constexpr int RPP = NT / CPR;  // rows per load pass
     // Java mirrors this in TensorCoreKernel.sharedBytes.
     static constexpr int SMEM = (BM * LDS + 2 * KV_STAGES * BN * LDS) * sizeof(T) + (BM * ROW_INFO + 2 * BN) * 4;
 };
@@ -35,7 +32,7 @@ template <typename T, int D, int NW, int MT, int KV_STAGES = 2>
 __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     using C = fwd_tc::Config<T, D, NW, MT, KV_STAGES>;
     using M = MmaOps<T>;
-    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS, CPR = C::CPR, RPP = C::RPP, EPC = C::EPC;
+    constexpr int BM = C::BM, BN = fwd_tc::BN, LDS = C::LDS;
     constexpr int KS = M::KS;
     extern __shared__ __align__(128) unsigned char smem[];
     T* sQ = reinterpret_cast<T*>(smem);
@@ -89,6 +86,7 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             info[3 + a] = e;
             info[6 + a] = qi;
         }
+        info[9] = valid ? token_of(p, info + 6, g) : -1;
         if (!valid) info[3] = info[0];  // empty window: the row sees nothing
     }
     fill_tile_table<BN, C::NT>(sKc, sKoff, p, tid);
@@ -97,21 +95,13 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
     uint64_t comb[3];
     box_mask_setup(p.tkv, span, comb);
 
-    // Query tile -> shared (zero rows past the group's end).
-    const T* qg = static_cast<const T*>(p.q);
-    const int chunk = tid % CPR;
-#pragma unroll
-    for (int pass = 0; pass < (BM + RPP - 1) / RPP; ++pass) {
-        int r = tid / CPR + pass * RPP;
-        if (r < BM) {
-            int x[3];
-            bool valid = box_coords(r, p.tq, q0, q1, x);
-            long long off = valid ? ((static_cast<long long>(b) * N + token_of(p, x, g)) * p.H + h) * D : 0;
-            cp_async16(sQ + r * LDS + chunk * EPC, qg + off + chunk * EPC, valid);
-        }
-    }
-    cp_async_commit();
     __syncthreads();  // tables visible to the loads below
+
+    // Query tile -> shared (zero rows past the group's end).
+    auto rowToken = [&](int r) { return sRow[r * fwd_tc::ROW_INFO + 9]; };
+    load_rows<T, D, BM, C::NT>({sQ}, {static_cast<const T*>(p.q)}, static_cast<long long>(b) * N * p.H * D + h * D,
+                               p.H * D, [&](int r) { return rowToken(r) >= 0; }, rowToken);
+    cp_async_commit();
 
     const int nNa = nkv[0] * nkv[1] * nkv[2];
     const TileGrid grid(nkv);
@@ -129,15 +119,10 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             int kb[3];
             tile_origin(j, grid, kvs, p.tkv, kb);
             const long long tile = ((kvRow0 + token_of(p, kb, g)) * p.Hkv + hk) * D;
-            load_row_pair<T, D, BN, C::NT>(
-                dk, dv, kg, vg, tile, p.Hkv * D,
-                [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
-                [&](int c) { return sKoff[c]; });
+            load_rows<T, D, BN, C::NT>({dk, dv}, {kg, vg}, tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
         } else {
             const int t0 = (j - nNa) * BN;  // additional tokens t0 .. t0 + BN - 1
-            load_row_pair<T, D, BN, C::NT>(
-                dk, dv, akg, avg, ((static_cast<long long>(b) * p.T + t0) * p.Hkv + hk) * D, p.Hkv * D,
-                [&](int c) { return t0 + c < p.T; }, [](int c) { return c; });
+            load_rows<T, D, BN, C::NT>({dk, dv}, {akg, avg}, ((static_cast<long long>(b) * p.T + t0) * p.Hkv + hk) * D, p.Hkv * D, [&](int c) { return t0 + c < p.T; }, [](int c) { return c; });
         }
     };
 

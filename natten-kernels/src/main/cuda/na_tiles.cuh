@@ -9,28 +9,29 @@
 template <typename T, int elems>
 constexpr int lds = elems + MmaOps<T>::EPC;
 
-// Loads ROWS rows of D elements of two tensors with the same layout (K and V, Q and dO) by cp.async
-// into dstA and dstB (row stride lds<T, D>), NT threads: row r from element offset
-// tile + row(r) * rowStride of srcA and srcB if valid(r), else zero-filled. The pair shares each
-// row's test and offset; an address costs one wide multiply-add (row(r) an int: a token offset
-// within a tile; a long long works too, at the price of a 64-bit multiply).
-template <typename T, int D, int ROWS, int NT, typename Valid, typename Row>
-__device__ __forceinline__ void load_row_pair(T* dstA, T* dstB, const T* srcA, const T* srcB, long long tile,
-                                              int rowStride, Valid valid, Row row) {
+// Loads ROWS rows of D elements of N tensors with the same layout (K and V, Q and dO) by cp.async
+// into dst[i] (row stride lds<T, D>), NT threads: row r of each from element offset
+// tile + row(r) * rowStride of src[i] if valid(r), else zero-filled. The tensors share each row's
+// test and offset; an address costs one wide multiply-add (row(r) an int: a token offset within a
+// tile; a long long works too, at the price of a 64-bit multiply).
+template <typename T, int D, int ROWS, int NT, int N, typename Valid, typename Row>
+__device__ __forceinline__ void load_rows(T* const (&dst)[N], const T* const (&src)[N], long long tile, int rowStride,
+                                          Valid valid, Row row) {
     constexpr int EPC = MmaOps<T>::EPC, LDS = lds<T, D>, CPR = D / EPC, RPP = NT / CPR;
     static_assert(ROWS % RPP == 0, "whole load passes");
     const int chunk = threadIdx.x % CPR;
     const int strideBytes = rowStride * static_cast<int>(sizeof(T));
-    const char* a = reinterpret_cast<const char*>(srcA + tile + chunk * EPC);
-    const long long toB = reinterpret_cast<const char*>(srcB) - reinterpret_cast<const char*>(srcA);
+    const char* first = reinterpret_cast<const char*>(src[0] + tile + chunk * EPC);
 #pragma unroll
     for (int pass = 0; pass < ROWS / RPP; ++pass) {
         const int r = threadIdx.x / CPR + pass * RPP;
         const bool ok = valid(r);
         // an invalid row reads nothing (zero fill) but still gets an address inside the tensor
-        const char* at = ok ? a + row(r) * static_cast<long long>(strideBytes) : reinterpret_cast<const char*>(srcA);
-        cp_async16(dstA + r * LDS + chunk * EPC, at, ok);
-        cp_async16(dstB + r * LDS + chunk * EPC, at + toB, ok);
+        const char* at = ok ? first + row(r) * static_cast<long long>(strideBytes) : reinterpret_cast<const char*>(src[0]);
+#pragma unroll
+        for (int i = 0; i < N; ++i)  // the others at their distance from src[0]
+            cp_async16(dst[i] + r * LDS + chunk * EPC,
+                       at + (reinterpret_cast<const char*>(src[i]) - reinterpret_cast<const char*>(src[0])), ok);
     }
 }
 
@@ -129,19 +130,24 @@ __device__ __forceinline__ bool cta_tiles(const NaParams& p, int* g, int* lg, in
     return true;
 }
 
-// rows[r * 6 + a] and rows[r * 6 + 3 + a]: the window (INVERSE: inverse window) on axis a of row r
-// of the box [r0, r1) of p.tq rows; rows past the box get an empty window.
+// Ints per row of the backward kernels' row tables (fill_row_windows).
+constexpr int ROW_INTS = 7;
+
+// The row table of the box [r0, r1) of p.tq rows of dilation group g: rows[r * ROW_INTS + a] and
+// rows[r * ROW_INTS + 3 + a], the window (INVERSE: inverse window) of row r on axis a, and
+// rows[r * ROW_INTS + 6] its token (token_of); rows past the box get an empty window and token -1.
 template <bool INVERSE, int ROWS, int NT>
 __device__ __forceinline__ void fill_row_windows(int* rows, const NaParams& p, const int* r0, const int* r1,
-                                                 const int* lg, int tid) {
+                                                 const int* lg, const int* g, int tid) {
     for (int r = tid; r < ROWS; r += NT) {
         int x[3];
-        bool ok = box_coords(r, p.tq, r0, r1, x);
+        const bool ok = box_coords(r, p.tq, r0, r1, x);
+        int* row = rows + r * ROW_INTS;
 #pragma unroll
         for (int a = 0; a < 3; ++a)
-            side_window<INVERSE>(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], rows[r * 6 + a],
-                                 rows[r * 6 + 3 + a]);
-        if (!ok) rows[r * 6 + 3] = rows[r * 6];
+            side_window<INVERSE>(min(x[a], lg[a] - 1), lg[a], p.ks[a], p.str[a], p.causal[a], row[a], row[3 + a]);
+        if (!ok) row[3] = row[0];
+        row[6] = ok ? token_of(p, x, g) : -1;
     }
 }
 

@@ -15,6 +15,24 @@ final class BackwardLaunch {
 
     private static final int TILE = 64;
 
+    /**
+     * Ints per row of the kernels' row tables: window bounds and token ({@code ROW_INTS},
+     * na_tiles.cuh).
+     */
+    private static final int ROW_INTS = 7;
+
+    /**
+     * Shared bytes of the dq kernel's tables: the query rows' table, the key tile's coordinates and
+     * offsets.
+     */
+    private static final int DQ_TABLE_BYTES = 4 * TILE * (ROW_INTS + 2);
+
+    /**
+     * Shared bytes of the dk/dv kernels' tables: LSE and delta of two query stages, the key rows'
+     * table, the query tile's coordinates and offsets.
+     */
+    private static final int DKDV_TABLE_BYTES = 4 * TILE * (2 * 2 + ROW_INTS + 2);
+
     private final DeviceModule module;
     private final NaProblem p;
     private final DType dtype;
@@ -94,22 +112,19 @@ final class BackwardLaunch {
         if (forced != null) {
             return "always".equals(forced);
         }
-        return fusionPays(p.headDim(), p.rank(), dtype);
+        return fusionPays(p.headDim());
     }
 
     /**
      * Whether fusing dq into the key/value kernel (one product and float32 vector reductions per
      * tile pair, instead of a dq pass recomputing S and dP: three products) was measured faster, on
-     * an H200, bf16, forward + backward (docs/perf.md): head dim 32 (nat-tiny: 0.434 -> 0.386 ms),
-     * 64 (2d-96-k13: 2.42 -> 2.31) and 128 in 1-D and 2-D (1d-32k: 48.2 -> 44.3, 2d-128-k31: 7.15
-     * -> 6.78); not at 128 in 3-D (3d-16x48x80: 80.2 -> 86.5, 3d-causal-t: 4.17 -> 4.70). float32
-     * at head dim 32 only (measured with scalar atomics: +32% at 64).
+     * an H200, bf16, forward + backward, ms (docs/perf.md, after the streamlined tile loads): at
+     * head dim 32 (nat-tiny 0.351 -> 0.331, dinat 0.254 -> 0.237), not at 64 (2d-96-k13: 1.949
+     * unfused against 2.001) nor at 128 (2d-128-k31: 5.52 against 5.73, 1d-32k: 36.6 against 37.2,
+     * 3d-16x48x80: 61.7 against 73.5, 3d-causal-t: 3.17 against 3.99). float32 alike.
      */
-    private static boolean fusionPays(int headDim, int rank, DType dtype) {
-        if (headDim <= 32) {
-            return true;
-        }
-        return dtype != DType.FLOAT32 && (headDim <= 64 || rank <= 2);
+    private static boolean fusionPays(int headDim) {
+        return headDim <= 32;
     }
 
     /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
@@ -137,7 +152,7 @@ final class BackwardLaunch {
      * #ordersDrpbInDq}).
      */
     static int dqSharedBytes(NaProblem p, DType dtype, boolean deterministic) {
-        int bytes = (2 + 2 * dqKvStages(p, dtype)) * tileBytes(p, dtype) + 2048;
+        int bytes = (2 + 2 * dqKvStages(p, dtype)) * tileBytes(p, dtype) + DQ_TABLE_BYTES;
         if (!p.hasRpb()) {
             return bytes;
         }
@@ -265,7 +280,7 @@ final class BackwardLaunch {
                         dqSharedBytes(p, dtype, deterministic),
                         dqParams.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
                         plan);
-                launch(dkdvKernel(p, dtype), kvGrid, shared + 3072, params, plan);
+                launch(dkdvKernel(p, dtype), kvGrid, shared + DKDV_TABLE_BYTES, params, plan);
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");
@@ -273,7 +288,7 @@ final class BackwardLaunch {
                 launch(
                         "na_bwd_dkdv_dq_tc_" + suffix,
                         kvGrid,
-                        shared + 3072 + sharedDs,
+                        shared + DKDV_TABLE_BYTES + sharedDs,
                         base().set(Slot.DELTA, delta)
                                 .set(Slot.D_Q, accumulator)
                                 .tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),

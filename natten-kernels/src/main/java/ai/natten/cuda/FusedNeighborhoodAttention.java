@@ -158,18 +158,17 @@ public final class FusedNeighborhoodAttention {
      * false}) takes the faster measured option, which may use float32 atomics: without rpb the
      * key/value kernel also adds its share of dq to a float32 accumulator by reductions (5 instead
      * of 7 matrix products per tile pair; on Hopper one vector reduction per 4 elements) at head
-     * dims 32 and 64, and at 128 in 1-D and 2-D (fp16/bf16; float32 at 32 only); elsewhere (3-D at
-     * 128) the reductions cost more than they save, so dq gets its own pass over query tiles that
-     * recomputes the weights (no atomics). With rpb dq always takes that pass, the one kernel that
-     * visits each (query, key) pair exactly once, and it also sums the bias gradient. On the
-     * tensor-core path with a window (product of the kernel sizes) of at most 64 positions (2-D
-     * kernels up to 8x8, 3-D up to 4x4x4; NAT and DiNAT's 7x7) it does so without atomics in both
-     * modes: each (query, key) pair's dS goes to its query's slot for that window position in
-     * shared memory, each CTA sums its rows per table entry in row order and writes its table to
-     * its own slice of the workspace, and a small kernel sums the slices of each entry in CTA order
-     * (measured faster than atomics, and reproducible). Larger windows sum it per CTA in shared
-     * memory (tables of up to 4096 entries per head, else straight to global memory), then into a
-     * float32 accumulator by atomics; the scalar path (other head dims, additional tokens)
+     * dim 32; at 64 and 128 the reductions cost more than they save, so dq gets its own pass over
+     * query tiles that recomputes the weights (no atomics). With rpb dq always takes that pass, the
+     * one kernel that visits each (query, key) pair exactly once, and it also sums the bias
+     * gradient. On the tensor-core path with a window (product of the kernel sizes) of at most 64
+     * positions (2-D kernels up to 8x8, 3-D up to 4x4x4; NAT and DiNAT's 7x7) it does so without
+     * atomics in both modes: each (query, key) pair's dS goes to its query's slot for that window
+     * position in shared memory, each CTA sums its rows per table entry in row order and writes its
+     * table to its own slice of the workspace, and a small kernel sums the slices of each entry in
+     * CTA order (measured faster than atomics, and reproducible). Larger windows sum it per CTA in
+     * shared memory (tables of up to 4096 entries per head, else straight to global memory), then
+     * into a float32 accumulator by atomics; the scalar path (other head dims, additional tokens)
      * accumulates it by atomics per pair. Atomics make the summation order, so the last bits, vary
      * from run to run.
      *

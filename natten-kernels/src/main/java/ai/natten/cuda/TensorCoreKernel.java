@@ -19,7 +19,7 @@ final class TensorCoreKernel {
 
     private static final int WARPS = 4;
     private static final int KV_TILE = 64;
-    private static final int ROW_INFO_INTS = 9;
+    private static final int ROW_INFO_INTS = 10;
 
     /**
      * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
