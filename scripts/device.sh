@@ -23,7 +23,8 @@
 #                                        launch of each kernel of $PROFILE_KERNELS (regexes, default
 #                                        the tensor-core forward, dq and dk/dv kernels) in the
 #                                        KernelBench run of each problem of $PROFILE_PROBLEMS
-#                                        (default 2d-128-k31); one report per pair in $OUT/ncu/
+#                                        (default 2d-128-k31); one report per pair in $OUT/ncu/ with
+#                                        stall reasons and executed instructions per opcode
 #                                 sass   per sm_90a kernel: HMMA, LDSM, local-memory (LDL/STL) and
 #                                        shared-atomic (ATOMS, of them CAS loops) instruction counts
 #                                        (cuobjdump of the packaged fatbin)
@@ -186,7 +187,7 @@ profile() {
                 --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
                 --section WarpStateStats --section SchedulerStats --section Occupancy --section LaunchStats \
                 --metrics 'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio$,sass__inst_executed_per_opcode' \
-                --print-metric-instances values \
+                --print-metric-instances details \
                 "$java" -cp "$cp" ai.natten.cuda.bench.KernelBench --backward --runs 1 --problems "$problem" \
                 >"$out/ncu/$problem-$kernel.txt" 2>&1 || echo "ncu failed on $problem $kernel" >&2
         done
