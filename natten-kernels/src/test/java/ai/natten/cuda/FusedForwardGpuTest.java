@@ -204,6 +204,38 @@ class FusedForwardGpuTest {
         }
     }
 
+    /**
+     * Negative and zero scales on both instances, over key tiles inside every window of the query
+     * tile (scaled without a mask) and masked ones: 1-D, 600 tokens, kernel 301, head dim 128. A
+     * negative scale makes the row's largest logit its smallest score; a zero scale weighs the
+     * window uniformly.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
+    void negativeAndZeroScaleOnUnmaskedTiles(String rowBlocks) {
+        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+        try {
+            for (float scale : new float[] {-0.7f, 0f}) {
+                NaProblem p =
+                        NaProblem.builder()
+                                .setOptions(
+                                        NaOptions.builder()
+                                                .setKernelSize(301)
+                                                .optScale(scale)
+                                                .build())
+                                .setBatch(1)
+                                .setSpatialSize(600)
+                                .setHeads(2)
+                                .setHeadDim(128)
+                                .build();
+                GpuCheck.checkForward(p, DType.BFLOAT16, random);
+                GpuCheck.checkForward(p, DType.FLOAT16, random);
+            }
+        } finally {
+            System.clearProperty("natten.cuda.rowBlocks");
+        }
+    }
+
     @Test
     void badInputIsRejected() {
         NaProblem p = problem(12, false);
