@@ -129,7 +129,7 @@ final class BackwardLaunch {
 
     /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
     static TilePlan plan(NaProblem p) {
-        return TilePlan.choose(p, TILE, TILE);
+        return TilePlan.chooseBackward(p, TILE, TILE);
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */

@@ -36,13 +36,21 @@ final class TilePlan {
     private final int[] tileCounts;
     private final int groups;
     private final double cost;
+    private final double backwardCost;
 
-    private TilePlan(int[] queryTile, int[] kvTile, int[] tileCounts, int groups, double cost) {
+    private TilePlan(
+            int[] queryTile,
+            int[] kvTile,
+            int[] tileCounts,
+            int groups,
+            double cost,
+            double backwardCost) {
         this.queryTile = queryTile;
         this.kvTile = kvTile;
         this.tileCounts = tileCounts;
         this.groups = groups;
         this.cost = cost;
+        this.backwardCost = backwardCost;
     }
 
     /**
@@ -52,7 +60,22 @@ final class TilePlan {
      * @throws IllegalArgumentException when that rank is negative or not below the plan count
      */
     static TilePlan choose(NaProblem p, int queryTileSize, int kvTileSize) {
-        List<TilePlan> plans = ranked(p, queryTileSize, kvTileSize);
+        return pick(p, ranked(p, queryTileSize, kvTileSize, false));
+    }
+
+    /**
+     * Returns the plan of the backward kernels, the cheapest by the modelled backward work (or the
+     * plan of rank {@code natten.cuda.planRank}): the dq kernel walks the key/value tiles around
+     * each query tile as the forward does, three products per tile pair (S, dP, dQ); the dk/dv
+     * kernel takes boxes of the query tile's shape over the keys and walks tiles of the key/value
+     * tile's shape over the queries of their inverse windows, four products per pair (S, dP, dK,
+     * dV).
+     */
+    static TilePlan chooseBackward(NaProblem p, int queryTileSize, int kvTileSize) {
+        return pick(p, ranked(p, queryTileSize, kvTileSize, true));
+    }
+
+    private static TilePlan pick(NaProblem p, List<TilePlan> plans) {
         int rank = Integer.getInteger("natten.cuda.planRank", 0);
         if (rank < 0 || rank >= plans.size()) {
             throw new IllegalArgumentException(
@@ -66,14 +89,29 @@ final class TilePlan {
         return plans.get(rank);
     }
 
-    /** Returns every plan for the tile sizes, cheapest first (ties in search order). */
-    static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize) {
+    /**
+     * Returns every plan for the tile sizes, cheapest first by the forward's or the backward's
+     * modelled work (ties in search order).
+     */
+    static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize, boolean backward) {
         StringBuilder key =
-                new StringBuilder().append(queryTileSize).append('/').append(kvTileSize);
+                new StringBuilder()
+                        .append(backward ? "b/" : "f/")
+                        .append(queryTileSize)
+                        .append('/')
+                        .append(kvTileSize);
         for (int axis = 0; axis < p.rank(); axis++) {
             key.append('/').append(p.window(axis));
         }
-        return CACHE.computeIfAbsent(key.toString(), k -> search(p, queryTileSize, kvTileSize));
+        return CACHE.computeIfAbsent(
+                key.toString(),
+                k -> {
+                    List<TilePlan> plans = new ArrayList<>(search(p, queryTileSize, kvTileSize));
+                    plans.sort(
+                            Comparator.comparingDouble(
+                                    backward ? TilePlan::backwardCost : TilePlan::cost));
+                    return List.copyOf(plans);
+                });
     }
 
     private static List<TilePlan> search(NaProblem p, int queryTileSize, int kvTileSize) {
@@ -90,15 +128,24 @@ final class TilePlan {
             }
             for (int[] kv : boxes(windows, kvTileSize)) {
                 double haloTiles = 1;
+                double inverseHaloTiles = 1;
                 for (int a = 0; a < AXES; a++) {
-                    haloTiles *= haloTileSum(windows[a], q[a], kv[a]);
+                    haloTiles *= haloTileSum(windows[a], q[a], kv[a], false);
+                    inverseHaloTiles *= haloTileSum(windows[a], q[a], kv[a], true);
                 }
-                double cost = haloTiles + TILE_OVERHEAD * counts[0] * counts[1] * counts[2];
-                plans.add(new TilePlan(q, kv, counts, groups, cost * queryTileSize * kvTileSize));
+                double overhead = TILE_OVERHEAD * counts[0] * counts[1] * counts[2];
+                double products = (double) queryTileSize * kvTileSize;
+                plans.add(
+                        new TilePlan(
+                                q,
+                                kv,
+                                counts,
+                                groups,
+                                (haloTiles + overhead) * products,
+                                (3 * haloTiles + 4 * inverseHaloTiles + 2 * overhead) * products));
             }
         }
-        plans.sort(Comparator.comparingDouble(TilePlan::cost)); // stable: ties keep search order
-        return List.copyOf(plans);
+        return plans; // search order: the sorts are stable, ties keep it
     }
 
     /** The problem's windows in padded slots (null for a padding axis of length 1). */
@@ -137,18 +184,42 @@ final class TilePlan {
         return (longestGroup(w) + tile - 1) / tile;
     }
 
-    /** Sum over the query tiles of one axis of the key/value tiles covering each one's halo. */
-    private static long haloTileSum(AxisWindow w, int queryTile, int kvTile) {
+    /**
+     * Sum over the tiles of {@code boxTile} along one axis of the tiles of {@code walkTile}
+     * covering each one's halo: the union of its queries' windows (the forward, dq), or with {@code
+     * inverse} of its keys' inverse windows (dk/dv). Window bounds are monotonic, so the union of a
+     * box's windows runs from its first's start to its last's end.
+     */
+    static long haloTileSum(AxisWindow w, int boxTile, int walkTile, boolean inverse) {
         if (w == null) {
             return 1;
         }
         int lg = longestGroup(w);
         int d = w.dilation();
+        int[] inverseStart = inverse ? new int[lg] : null;
+        int[] inverseEnd = inverse ? new int[lg] : null;
+        if (inverse) {
+            // the queries i whose windows hold key j: [first i with end(i) > j, first i with
+            // start(i) > j), both monotonic in j (group indices; start and end take spatial ones)
+            for (int j = 0, first = 0, past = 0; j < lg; j++) {
+                while (first < lg && w.end(first * d) <= j) {
+                    first++;
+                }
+                while (past < lg && w.start(past * d) <= j) {
+                    past++;
+                }
+                inverseStart[j] = first;
+                inverseEnd[j] = past;
+            }
+        }
         long sum = 0;
-        for (int q0 = 0; q0 < lg; q0 += queryTile) {
-            int last = Math.min(q0 + queryTile, lg) - 1;
-            int halo = w.end(last * d) - w.start(q0 * d);
-            sum += (halo + kvTile - 1) / kvTile;
+        for (int b0 = 0; b0 < lg; b0 += boxTile) {
+            int last = Math.min(b0 + boxTile, lg) - 1;
+            int halo =
+                    inverse
+                            ? inverseEnd[last] - inverseStart[b0]
+                            : w.end(last * d) - w.start(b0 * d);
+            sum += (Math.max(halo, 0) + walkTile - 1) / walkTile;
         }
         return sum;
     }
@@ -159,6 +230,13 @@ final class TilePlan {
      */
     double cost() {
         return cost;
+    }
+
+    /**
+     * Returns the modelled work of the backward kernels of one dilation group (like {@link #cost}).
+     */
+    double backwardCost() {
+        return backwardCost;
     }
 
     /** Query tile shape per padded axis. */

@@ -31,6 +31,78 @@ class TilePlanTest {
                     .setHeadDim(64)
                     .build();
 
+    /**
+     * The halo sums of the cost model against brute force on random axes (kernel, dilation, stride,
+     * causal): per box of tiles along the axis, the tiles covering every query that sees one of its
+     * keys (inverse, the dk/dv kernel) or every key one of its queries sees (forward).
+     */
+    @Test
+    void haloSumsMatchBruteForce() {
+        java.util.Random random = new java.util.Random(7);
+        for (int trial = 0; trial < 200; trial++) {
+            int kernel = 2 + random.nextInt(9);
+            int dilation = 1 + random.nextInt(3);
+            int length = kernel * dilation + random.nextInt(60);
+            int stride = 1 + random.nextInt(kernel);
+            ai.natten.core.AxisWindow w =
+                    new ai.natten.core.AxisWindow(
+                            0, length, kernel, dilation, stride, random.nextBoolean());
+            int box = 1 << random.nextInt(5);
+            int walk = 1 << random.nextInt(5);
+            int lg = w.groupLength(0);
+            long forward = 0;
+            long inverse = 0;
+            for (int b0 = 0; b0 < lg; b0 += box) {
+                int lo = Integer.MAX_VALUE;
+                int hi = -1;
+                int inverseLo = Integer.MAX_VALUE;
+                int inverseHi = -1;
+                for (int i = b0; i < Math.min(b0 + box, lg); i++) {
+                    for (int j = 0; j < lg; j++) {
+                        if (w.contains(i * dilation, j * dilation)) {
+                            lo = Math.min(lo, j); // box rows as queries: keys they see
+                            hi = Math.max(hi, j);
+                        }
+                        if (w.contains(j * dilation, i * dilation)) {
+                            inverseLo = Math.min(inverseLo, j); // box rows as keys: their queries
+                            inverseHi = Math.max(inverseHi, j);
+                        }
+                    }
+                }
+                forward += (hi - lo + walk) / walk;
+                inverse += inverseHi < 0 ? 0 : (inverseHi - inverseLo + walk) / walk;
+            }
+            String what = w + " box " + box + " walk " + walk;
+            assertEquals(forward, TilePlan.haloTileSum(w, box, walk, false), what);
+            assertEquals(inverse, TilePlan.haloTileSum(w, box, walk, true), what);
+        }
+    }
+
+    @Test
+    void backwardRankingWeighsTheInverseHalo() {
+        // 3-D, causal in time, small windows: the forward's cheapest plan is not the backward's
+        NaProblem causal =
+                NaProblem.builder()
+                        .setOptions(
+                                NaOptions.builder()
+                                        .setKernelSize(5, 9, 9)
+                                        .optCausal(true, false, false)
+                                        .build())
+                        .setBatch(1)
+                        .setSpatialSize(16, 32, 32)
+                        .setHeads(1)
+                        .setHeadDim(128)
+                        .build();
+        List<TilePlan> forward = TilePlan.ranked(causal, 64, 64, false);
+        List<TilePlan> backward = TilePlan.ranked(causal, 64, 64, true);
+        assertEquals(forward.size(), backward.size());
+        for (int r = 1; r < backward.size(); r++) {
+            assertTrue(backward.get(r - 1).backwardCost() <= backward.get(r).backwardCost());
+        }
+        assertTrue(backward.get(0).backwardCost() < forward.get(0).backwardCost());
+        assertSame(backward.get(0), TilePlan.chooseBackward(causal, 64, 64));
+    }
+
     @AfterEach
     void clearRank() {
         System.clearProperty("natten.cuda.planRank");
@@ -38,7 +110,7 @@ class TilePlanTest {
 
     @Test
     void everyPairOfBoxesIsRankedCheapestFirst() {
-        List<TilePlan> plans = TilePlan.ranked(PROBLEM_2D, 64, 64);
+        List<TilePlan> plans = TilePlan.ranked(PROBLEM_2D, 64, 64, false);
         // rank 2 pads to 3 axes with extent 1 on the first: 7 boxes a*b = 64 per tile size
         assertEquals(49, plans.size());
         Set<String> distinct = new HashSet<>();
@@ -57,7 +129,7 @@ class TilePlanTest {
 
     @Test
     void planRankPicksFromTheRanking() {
-        List<TilePlan> plans = TilePlan.ranked(PROBLEM_2D, 128, 64);
+        List<TilePlan> plans = TilePlan.ranked(PROBLEM_2D, 128, 64, false);
         assertSame(plans.get(0), TilePlan.choose(PROBLEM_2D, 128, 64));
         System.setProperty("natten.cuda.planRank", "5");
         assertSame(plans.get(5), TilePlan.choose(PROBLEM_2D, 128, 64));
