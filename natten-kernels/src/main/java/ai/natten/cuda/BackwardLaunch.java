@@ -96,7 +96,7 @@ final class BackwardLaunch {
 
     /** The dq kernel's CTAs per head: batch times the grid's x extent. */
     private static long drpbCtasPerHead(NaProblem p) {
-        return p.batch() * plan(p).gridX();
+        return p.batch() * dqPlan(p).gridX();
     }
 
     /**
@@ -127,9 +127,22 @@ final class BackwardLaunch {
         return headDim <= 32;
     }
 
-    /** The tile plan of the tensor-core backward kernels (64-token query and key tiles). */
-    static TilePlan plan(NaProblem p) {
-        return TilePlan.chooseBackward(p, TILE, TILE);
+    /**
+     * The tile plan of the tensor-core dq kernel (64-token query and key tiles): the forward's,
+     * since it walks the same tiles.
+     */
+    static TilePlan dqPlan(NaProblem p) {
+        return TilePlan.choose(p, TILE, TILE);
+    }
+
+    /**
+     * The tile plan of the tensor-core dk/dv kernels (with or without dq fused): boxes of the
+     * plan's query-tile shape over the keys walk the query tiles of their inverse windows, whose
+     * halo can favour other shapes than the forward's (docs/perf.md, "Tile plans for the
+     * backward").
+     */
+    static TilePlan keyPlan(NaProblem p) {
+        return TilePlan.chooseInverse(p, TILE, TILE);
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
@@ -267,19 +280,24 @@ final class BackwardLaunch {
                 base().set(Slot.DELTA, delta)
                         .set(Slot.D_RPB, rpbAtomics || rpbSlices ? accumulator : 0);
         if (tensorCores) {
-            TilePlan plan = plan(p);
+            TilePlan plan = keyPlan(p);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * tileBytes(p, dtype); // K, V and two stages of Q and dO
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
             if (!fusesDq(p, dtype, deterministic)) {
+                TilePlan dq = dqPlan(p);
                 launch(
                         dqKernel(p, dtype),
-                        new int[] {grid, p.heads(), p.batch()},
+                        new int[] {
+                            FusedNeighborhoodAttention.gridSize("tiles", dq.gridX()),
+                            p.heads(),
+                            p.batch()
+                        },
                         dqSharedBytes(p, dtype, deterministic),
-                        dqParams.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
-                        plan);
+                        dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
+                        dq);
                 launch(dkdvKernel(p, dtype), kvGrid, shared + DKDV_TABLE_BYTES, params, plan);
             } else {
                 long elements = rows * p.headDim();

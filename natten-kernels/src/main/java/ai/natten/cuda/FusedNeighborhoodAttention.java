@@ -238,7 +238,10 @@ public final class FusedNeighborhoodAttention {
                         : "na_fwd_simple_" + dtype.kernelSuffix();
         String backward =
                 BackwardLaunch.tensorCoreCandidate(problem)
-                        ? "tensor cores " + BackwardLaunch.plan(problem)
+                        ? "tensor cores dq "
+                                + BackwardLaunch.dqPlan(problem)
+                                + ", dk/dv "
+                                + BackwardLaunch.keyPlan(problem)
                         : "scalar";
         return "forward " + forward + "; backward " + backward;
     }

@@ -36,7 +36,7 @@ final class TilePlan {
     private final int[] tileCounts;
     private final int groups;
     private final double cost;
-    private final double backwardCost;
+    private final double inverseCost;
 
     private TilePlan(
             int[] queryTile,
@@ -44,13 +44,13 @@ final class TilePlan {
             int[] tileCounts,
             int groups,
             double cost,
-            double backwardCost) {
+            double inverseCost) {
         this.queryTile = queryTile;
         this.kvTile = kvTile;
         this.tileCounts = tileCounts;
         this.groups = groups;
         this.cost = cost;
-        this.backwardCost = backwardCost;
+        this.inverseCost = inverseCost;
     }
 
     /**
@@ -64,14 +64,11 @@ final class TilePlan {
     }
 
     /**
-     * Returns the plan of the backward kernels, the cheapest by the modelled backward work (or the
-     * plan of rank {@code natten.cuda.planRank}): the dq kernel walks the key/value tiles around
-     * each query tile as the forward does, three products per tile pair (S, dP, dQ); the dk/dv
-     * kernel takes boxes of the query tile's shape over the keys and walks tiles of the key/value
-     * tile's shape over the queries of their inverse windows, four products per pair (S, dP, dK,
-     * dV).
+     * Returns the plan of the dk/dv kernels, the cheapest by their modelled work (or the plan of
+     * rank {@code natten.cuda.planRank}): boxes of the query tile's shape over the keys, each
+     * walking tiles of the key/value tile's shape over the queries of its keys' inverse windows.
      */
-    static TilePlan chooseBackward(NaProblem p, int queryTileSize, int kvTileSize) {
+    static TilePlan chooseInverse(NaProblem p, int queryTileSize, int kvTileSize) {
         return pick(p, ranked(p, queryTileSize, kvTileSize, true));
     }
 
@@ -90,13 +87,13 @@ final class TilePlan {
     }
 
     /**
-     * Returns every plan for the tile sizes, cheapest first by the forward's or the backward's
-     * modelled work (ties in search order).
+     * Returns every plan for the tile sizes, cheapest first by the modelled work of the forward
+     * (and dq) kernels or, with {@code inverse}, of the dk/dv kernels (ties in search order).
      */
-    static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize, boolean backward) {
+    static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize, boolean inverse) {
         StringBuilder key =
                 new StringBuilder()
-                        .append(backward ? "b/" : "f/")
+                        .append(inverse ? "i/" : "f/")
                         .append(queryTileSize)
                         .append('/')
                         .append(kvTileSize);
@@ -109,7 +106,7 @@ final class TilePlan {
                     List<TilePlan> plans = new ArrayList<>(search(p, queryTileSize, kvTileSize));
                     plans.sort(
                             Comparator.comparingDouble(
-                                    backward ? TilePlan::backwardCost : TilePlan::cost));
+                                    inverse ? TilePlan::inverseCost : TilePlan::cost));
                     return List.copyOf(plans);
                 });
     }
@@ -142,7 +139,7 @@ final class TilePlan {
                                 counts,
                                 groups,
                                 (haloTiles + overhead) * products,
-                                (3 * haloTiles + 4 * inverseHaloTiles + 2 * overhead) * products));
+                                (inverseHaloTiles + overhead) * products));
             }
         }
         return plans; // search order: the sorts are stable, ties keep it
@@ -233,10 +230,10 @@ final class TilePlan {
     }
 
     /**
-     * Returns the modelled work of the backward kernels of one dilation group (like {@link #cost}).
+     * Returns the modelled work of the dk/dv kernels of one dilation group (like {@link #cost}).
      */
-    double backwardCost() {
-        return backwardCost;
+    double inverseCost() {
+        return inverseCost;
     }
 
     /** Query tile shape per padded axis. */

@@ -79,8 +79,8 @@ class TilePlanTest {
     }
 
     @Test
-    void backwardRankingWeighsTheInverseHalo() {
-        // 3-D, causal in time, small windows: the forward's cheapest plan is not the backward's
+    void dkdvRankingWeighsTheInverseHalo() {
+        // 3-D, causal in time, small windows: the forward's cheapest plan is not the dk/dv one's
         NaProblem causal =
                 NaProblem.builder()
                         .setOptions(
@@ -94,13 +94,15 @@ class TilePlanTest {
                         .setHeadDim(128)
                         .build();
         List<TilePlan> forward = TilePlan.ranked(causal, 64, 64, false);
-        List<TilePlan> backward = TilePlan.ranked(causal, 64, 64, true);
-        assertEquals(forward.size(), backward.size());
-        for (int r = 1; r < backward.size(); r++) {
-            assertTrue(backward.get(r - 1).backwardCost() <= backward.get(r).backwardCost());
+        List<TilePlan> inverse = TilePlan.ranked(causal, 64, 64, true);
+        assertEquals(forward.size(), inverse.size()); // the same plans, ranked otherwise
+        for (int r = 1; r < inverse.size(); r++) {
+            assertTrue(inverse.get(r - 1).inverseCost() <= inverse.get(r).inverseCost());
         }
-        assertTrue(backward.get(0).backwardCost() < forward.get(0).backwardCost());
-        assertSame(backward.get(0), TilePlan.chooseBackward(causal, 64, 64));
+        assertTrue(inverse.get(0).inverseCost() < forward.get(0).inverseCost());
+        assertSame(inverse.get(0), TilePlan.chooseInverse(causal, 64, 64));
+        assertSame(forward.get(0), BackwardLaunch.dqPlan(causal));
+        assertSame(inverse.get(0), BackwardLaunch.keyPlan(causal));
     }
 
     @AfterEach
