@@ -15,8 +15,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Chosen by a cost model over every power-of-two box of the fixed tile sizes: the work of a
  * query tile is the number of key/value tiles covering its haloed box, plus a constant for loading
  * the queries and writing the output; the model sums it over the query tiles of the longest
- * dilation group. Per axis the halo count only depends on that axis, so the sum factorizes. Plans
- * are cached per window geometry.
+ * dilation group. Per axis the halo count only depends on that axis, so the sum factorizes. The
+ * dk/dv kernels walk the other way (boxes of the query-tile shape over the keys, visiting the tiles
+ * of the key/value-tile shape over the queries of their keys' inverse windows), so each plan also
+ * carries that walk's modelled work and {@link #chooseInverse} ranks by it. Plans are cached per
+ * window geometry.
  *
  * <p>The system property {@code natten.cuda.planRank} (default 0, the cheapest) picks the plan of
  * that rank in the model's order instead, for benchmarks that test the model against the device and
