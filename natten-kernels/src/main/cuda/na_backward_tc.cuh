@@ -175,7 +175,10 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         int kb[3];
         tile_origin(j, grid, kvs, p.tkv, kb);
         const long long tile = ((static_cast<long long>(b) * N + token_of(p, kb, g)) * p.Hkv + hk) * D;
-        load_rows<T, D, BT, NT>({sK + stage * BT * LDS, sV + stage * BT * LDS}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)}, tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
+        load_rows<T, D, BT, NT>(
+            {sK + stage * BT * LDS, sV + stage * BT * LDS}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
+            tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
+            [&](int c) { return sKoff[c]; });
     };
     load_kv(0, 0);
     cp_async_commit();
@@ -407,7 +410,9 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
         auto ok = [&, bound = packed_bound(lg, qb)](int c) { return packed_in(sQc[c], bound); };
         auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
-        load_rows<T, D, BT, NT>({sQ + stage * BT * LDS, sO + stage * BT * LDS}, {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)}, (base * p.H + h) * D, p.H * D, ok, [&](int c) { return sQoff[c]; });
+        load_rows<T, D, BT, NT>({sQ + stage * BT * LDS, sO + stage * BT * LDS},
+                                {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)}, (base * p.H + h) * D,
+                                p.H * D, ok, [&](int c) { return sQoff[c]; });
         for (int c = tid; c < BT; c += NT) {
             bool v = ok(c);
             const long long r = v ? row(c) : 0;  // cp.async with the tiles: no wait for the loads here

@@ -119,10 +119,14 @@ __device__ __forceinline__ void fwd_tc_kernel(const NaParams& p) {
             int kb[3];
             tile_origin(j, grid, kvs, p.tkv, kb);
             const long long tile = ((kvRow0 + token_of(p, kb, g)) * p.Hkv + hk) * D;
-            load_rows<T, D, BN, C::NT>({dk, dv}, {kg, vg}, tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
+            load_rows<T, D, BN, C::NT>(
+                {dk, dv}, {kg, vg}, tile, p.Hkv * D,
+                [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
+                [&](int c) { return sKoff[c]; });
         } else {
             const int t0 = (j - nNa) * BN;  // additional tokens t0 .. t0 + BN - 1
-            load_rows<T, D, BN, C::NT>({dk, dv}, {akg, avg}, ((static_cast<long long>(b) * p.T + t0) * p.Hkv + hk) * D, p.Hkv * D, [&](int c) { return t0 + c < p.T; }, [](int c) { return c; });
+            load_rows<T, D, BN, C::NT>({dk, dv}, {akg, avg}, ((static_cast<long long>(b) * p.T + t0) * p.Hkv + hk) * D,
+                                       p.Hkv * D, [&](int c) { return t0 + c < p.T; }, [](int c) { return c; });
         }
     };
 
