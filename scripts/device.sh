@@ -25,6 +25,12 @@
 #                                        KernelBench run of each problem of $PROFILE_PROBLEMS
 #                                        (default 2d-128-k31); one report per pair in $OUT/ncu/ with
 #                                        stall reasons and executed instructions per opcode
+#                                 ab     A/B of kernel builds in one call: KernelBench ($AB_ARGS,
+#                                        default --backward --runs 10; $AB_PROBLEMS, default all)
+#                                        with the bundle's natten-kernels jar and each jar the bundle
+#                                        step copied from $AB_JARS ("name=path.jar ...", e.g. the
+#                                        previous commit's build) in turn, two interleaved rounds
+#                                        (clocks drift between calls by a few %); $OUT/ab.log
 #                                 sass   per sm_90a kernel: HMMA, LDSM, local-memory (LDL/STL) and
 #                                        shared-atomic (ATOMS, of them CAS loops) instruction counts
 #                                        (cuobjdump of the packaged fatbin)
@@ -45,7 +51,7 @@
 # DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_PACKAGE (the package the
 # djl step's tests are selected from, default ai.natten.djl; ai.natten.app for the app's), DJL_BENCH
 # (0 skips the bench), BENCH_ARGS (e.g. --backward), TEST_JVM_OPTS (e.g. -Dnatten.cuda.planRank=1 for
-# the tests step), PEER_FLEX (default
+# the tests step), AB_JARS, AB_ARGS, AB_PROBLEMS (the ab step), PEER_FLEX (default
 # /work/shared/bench/peer_flex.py), FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
 # APP_ARGS (extra train options), APP_TIMEOUT (seconds, default 3600; a run must finish in one call:
 # nothing written on the device, not even an ignored folder of the checkout, was there for the next
@@ -101,6 +107,11 @@ PY
     find "$jre" -name '*.so' -exec strip --strip-unneeded {} +
     tar cf - -C "$(dirname "$jre")" jre | xz -9 -T2 >"$bundle_dir/jre.txz"
     rm -rf "$(dirname "$jre")"
+    local pair
+    for pair in ${AB_JARS:-}; do  # name=path: other builds of natten-kernels for the ab step
+        mkdir -p "$bundle_dir/ab"
+        cp "${pair#*=}" "$bundle_dir/ab/${pair%%=*}.jar"
+    done
     cp "${PEER_FLEX:-/work/shared/bench/peer_flex.py}" "$bundle_dir/peer_flex.py"
     cp "$0" "$bundle_dir/device.sh"
     local natives="${DJL_NATIVE:-/work/main/.device-ext/so}"
@@ -160,6 +171,8 @@ gpu() {
                 PYTHONUNBUFFERED=1 python3 "$here/peer_flex.py" 2>&1 | tee "$out/flex.log" || status=1 ;;
             profile)
                 profile "$java" "$cp" "$out" || status=1 ;;
+            ab)
+                ab "$here" "$java" "$out" || status=1 ;;
             sass)
                 python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("ai/natten/cuda/natten.fatbin"))' \
                     "$here"/lib/natten-kernels-*.jar >/tmp/natten.fatbin || status=1
@@ -172,6 +185,24 @@ gpu() {
         esac
     done
     return $status
+}
+
+# KernelBench with the bundle's kernels jar ("bundle") and each of $here/ab/*.jar in turn, two
+# interleaved rounds, into $out/ab.log (tables only).
+ab() {
+    local here="$1" java="$2" out="$3" rest round jar name
+    rest="$(ls "$here"/lib/*.jar | grep -v '/natten-kernels-' | paste -sd:)"
+    for round in 1 2; do
+        for jar in "$here"/lib/natten-kernels-*.jar "$here"/ab/*.jar; do
+            [ -f "$jar" ] || continue
+            name="$(basename "$jar" .jar)"
+            [[ "$jar" == "$here"/lib/* ]] && name=bundle
+            echo "== round $round: $name"
+            # shellcheck disable=SC2086
+            "$java" -cp "$rest:$jar" ai.natten.cuda.bench.KernelBench ${AB_ARGS:---backward --runs 10} \
+                ${AB_PROBLEMS:+--problems "$AB_PROBLEMS"} 2>&1 | grep -v '^{'
+        done
+    done | tee "$out/ab.log"
 }
 
 # Nsight Compute: throughput, pipe use, stall reasons and occupancy of single kernel launches.
