@@ -104,7 +104,7 @@ final class BackwardLaunch {
      * rpb: the separate dq kernel is the one place that visits each (query, key) pair once, so it
      * sums the bias gradient.
      */
-    static boolean fusesDq(NaProblem p, DType dtype, boolean deterministic) {
+    static boolean fusesDq(NaProblem p, boolean deterministic) {
         if (deterministic || !tensorCoreCandidate(p) || p.hasRpb()) {
             return false;
         }
@@ -286,7 +286,7 @@ final class BackwardLaunch {
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * tileBytes(p, dtype); // K, V and two stages of Q and dO
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, dtype, deterministic)) {
+            if (!fusesDq(p, deterministic)) {
                 TilePlan dq = dqPlan(p);
                 launch(
                         dqKernel(p, dtype),

@@ -135,7 +135,7 @@ public final class FusedNeighborhoodAttention {
             NaProblem problem, DType dtype, boolean deterministic) {
         long rows = (long) problem.batch() * problem.tokens() * problem.heads();
         long bytes = BackwardLaunch.accumulatorOffset(problem);
-        if (BackwardLaunch.fusesDq(problem, dtype, deterministic)) {
+        if (BackwardLaunch.fusesDq(problem, deterministic)) {
             bytes += 4L * rows * problem.headDim();
         }
         if (BackwardLaunch.ordersDrpbInDq(problem)) {

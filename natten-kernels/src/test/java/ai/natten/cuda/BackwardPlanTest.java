@@ -40,34 +40,32 @@ class BackwardPlanTest {
         for (int d : new int[] {32, 64, 128}) {
             NaProblem p = problem(d, true, 0, 7, 7);
             assertTrue(BackwardLaunch.tensorCoreCandidate(p), "d" + d);
-            assertFalse(BackwardLaunch.fusesDq(p, DType.BFLOAT16, false), "d" + d);
-            assertFalse(BackwardLaunch.fusesDq(p, DType.BFLOAT16, true), "d" + d);
+            assertFalse(BackwardLaunch.fusesDq(p, false), "d" + d);
+            assertFalse(BackwardLaunch.fusesDq(p, true), "d" + d);
         }
-        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), DType.BFLOAT16, false));
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), false));
         assertFalse(BackwardLaunch.tensorCoreCandidate(problem(64, true, 4, 7, 7)));
         assertFalse(BackwardLaunch.tensorCoreCandidate(problem(48, true, 0, 7, 7)));
     }
 
     @Test
     void defaultModeFusesDqWhereMeasuredFaster() {
-        for (DType dtype : List.of(DType.FLOAT16, DType.BFLOAT16)) {
-            assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7, 7), dtype, false));
-            assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 33), dtype, false));
-            assertFalse(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), dtype, true));
-            assertFalse(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7), dtype, false));
-            assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 33), dtype, false));
-            assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 3, 5, 7), dtype, false));
-        }
-        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), DType.FLOAT32, false));
-        assertFalse(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7), DType.FLOAT32, false));
-        assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 7, 7), DType.FLOAT32, false));
+        // by head dim alone, in every dtype
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7, 7), false));
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 33), false));
+        assertTrue(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), false));
+        assertFalse(BackwardLaunch.fusesDq(problem(32, false, 0, 7, 7), true));
+        assertFalse(BackwardLaunch.fusesDq(problem(64, false, 0, 7, 7), false));
+        assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 33), false));
+        assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 7, 7), false));
+        assertFalse(BackwardLaunch.fusesDq(problem(128, false, 0, 3, 5, 7), false));
         NaProblem threeD = problem(128, false, 0, 3, 5, 7);
         System.setProperty(BackwardLaunch.FUSED_DQ_PROPERTY, "always");
         try {
-            assertTrue(BackwardLaunch.fusesDq(threeD, DType.BFLOAT16, false));
-            assertFalse(BackwardLaunch.fusesDq(threeD, DType.BFLOAT16, true));
+            assertTrue(BackwardLaunch.fusesDq(threeD, false));
+            assertFalse(BackwardLaunch.fusesDq(threeD, true));
             System.setProperty(BackwardLaunch.FUSED_DQ_PROPERTY, "never");
-            assertFalse(BackwardLaunch.fusesDq(problem(32, false, 0, 7), DType.BFLOAT16, false));
+            assertFalse(BackwardLaunch.fusesDq(problem(32, false, 0, 7), false));
         } finally {
             System.clearProperty(BackwardLaunch.FUSED_DQ_PROPERTY);
         }
