@@ -31,8 +31,10 @@ final class TilePlan {
     private static final double TILE_OVERHEAD = 1.0;
 
     private static final int AXES = 3;
-    private static final ConcurrentHashMap<String, List<TilePlan>> CACHE =
-            new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Rankings> CACHE = new ConcurrentHashMap<>();
+
+    /** The plans of one window geometry, cheapest first by each kernel family's modelled work. */
+    private record Rankings(List<TilePlan> forward, List<TilePlan> inverse) {}
 
     private final int[] queryTile;
     private final int[] kvTile;
@@ -95,23 +97,23 @@ final class TilePlan {
      */
     static List<TilePlan> ranked(NaProblem p, int queryTileSize, int kvTileSize, boolean inverse) {
         StringBuilder key =
-                new StringBuilder()
-                        .append(inverse ? "i/" : "f/")
-                        .append(queryTileSize)
-                        .append('/')
-                        .append(kvTileSize);
+                new StringBuilder().append(queryTileSize).append('/').append(kvTileSize);
         for (int axis = 0; axis < p.rank(); axis++) {
             key.append('/').append(p.window(axis));
         }
-        return CACHE.computeIfAbsent(
-                key.toString(),
-                k -> {
-                    List<TilePlan> plans = new ArrayList<>(search(p, queryTileSize, kvTileSize));
-                    plans.sort(
-                            Comparator.comparingDouble(
-                                    inverse ? TilePlan::inverseCost : TilePlan::cost));
-                    return List.copyOf(plans);
-                });
+        Rankings rankings =
+                CACHE.computeIfAbsent(
+                        key.toString(), k -> rank(search(p, queryTileSize, kvTileSize)));
+        return inverse ? rankings.inverse() : rankings.forward();
+    }
+
+    /** The searched plans sorted both ways (stable sorts: ties keep the search order). */
+    private static Rankings rank(List<TilePlan> plans) {
+        List<TilePlan> forward = new ArrayList<>(plans);
+        forward.sort(Comparator.comparingDouble(TilePlan::cost));
+        List<TilePlan> inverse = new ArrayList<>(plans);
+        inverse.sort(Comparator.comparingDouble(TilePlan::inverseCost));
+        return new Rankings(List.copyOf(forward), List.copyOf(inverse));
     }
 
     private static List<TilePlan> search(NaProblem p, int queryTileSize, int kvTileSize) {
@@ -145,7 +147,7 @@ final class TilePlan {
                                 (inverseHaloTiles + overhead) * products));
             }
         }
-        return plans; // search order: the sorts are stable, ties keep it
+        return plans;
     }
 
     /** The problem's windows in padded slots (null for a padding axis of length 1). */
