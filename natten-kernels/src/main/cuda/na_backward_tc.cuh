@@ -353,6 +353,59 @@ __device__ __forceinline__ void add_rows_f32(float (*v)[4], int lane, Valid vali
 #endif
 }
 
+namespace bwd_tc {
+// Loads the dk/dv kernels' query tile at origin qb (group g of lengths lg; row0 the batch entry's
+// first token) of head h into stage pointers: its Q and dO rows (placed by Layout) and its LSE and delta, all by cp.async, NT threads
+// from thread index T0 (tile table sQc/sQoff: fill_tile_table).
+template <typename T, int D, int NT, typename Layout = PaddedRows<T, D>, int T0 = 0>
+__device__ __forceinline__ void load_query_stage(const NaParams& p, long long row0, const int* qb, int h, const int* g,
+                                                 const int* lg, const int* sQc, const int* sQoff, T* q, T* dout,
+                                                 float* lse, float* delta) {
+    const long long base = row0 + token_of(p, qb, g);
+    auto ok = [&, bound = packed_bound(lg, qb)](int c) { return packed_in(sQc[c], bound); };
+    auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
+    load_rows<T, D, BT, NT, Layout, T0>({q, dout}, {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)},
+                                        (base * p.H + h) * D, p.H * D, ok, [&](int c) { return sQoff[c]; });
+    for (int c = static_cast<int>(threadIdx.x) - T0; c < BT; c += NT) {
+        bool v = ok(c);
+        const long long r = v ? row(c) : 0;  // cp.async with the tiles: no wait for the loads here
+        cp_async4(lse + c, p.lse + r, v);
+        cp_async4(delta + c, p.delta + r, v);
+    }
+}
+
+// P^T and dS^T of one m16 block of keys (rows r0 .. r0 + 15 of the row table sRow: inverse
+// windows) against the query tile at origin qb: s holds S^T (keys x 64 queries, accumulator
+// layout), dp dP^T; masked (RPB: the bias of head h added; kc the keys' group coordinates), then
+// s = P^T = exp2(S^T scale log2 e - LSE log2 e) and dp = dS^T = P^T (dP^T - delta) (lse, del: the
+// tile's LSE and delta).
+template <typename T, bool RPB>
+__device__ __forceinline__ void probs_and_grads(float (*s)[4], float (*dp)[4], const int* sRow, int r0, const int* qb,
+                                                const NaParams& p, const int* span, const uint64_t* comb,
+                                                const float* lse, const float* del, int lane, int h,
+                                                const int (*kc)[3], const int* sQc) {
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const uint64_t keep =
+            box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
+        if constexpr (RPB)
+            apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, h, kc[half], qb, sQc, lane);
+        else
+            apply_mask(s, half, keep, p.scale_log2);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) {
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int c = i * 8 + (lane & 3) * 2 + e;
+                float pr = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
+                s[i][half * 2 + e] = pr;
+                dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
+            }
+        }
+    }
+}
+}  // namespace bwd_tc
+
 // p.tq: the key box of the CTA; p.tkv: the query box iterated; p.tiles: key boxes per axis.
 // FUSED_DQ (the default, non-deterministic mode): also dQ += dS K for every visited query tile,
 // by float32 reductions into the accumulator p.dq (float*, zeroed; scaled and converted afterwards).
@@ -406,19 +459,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         int jq;
         const int hj = perHead.div(j, jq);
         tile_origin(jq, grid, qs, p.tkv, qb);
-        const int h = hk * group + hj;
-        const long long base = static_cast<long long>(b) * N + token_of(p, qb, g);
-        auto ok = [&, bound = packed_bound(lg, qb)](int c) { return packed_in(sQc[c], bound); };
-        auto row = [&](int c) { return (base + sQoff[c]) * p.H + h; };
-        load_rows<T, D, BT, NT>({sQ + stage * BT * LDS, sO + stage * BT * LDS},
-                                {static_cast<const T*>(p.q), static_cast<const T*>(p.dout)}, (base * p.H + h) * D,
-                                p.H * D, ok, [&](int c) { return sQoff[c]; });
-        for (int c = tid; c < BT; c += NT) {
-            bool v = ok(c);
-            const long long r = v ? row(c) : 0;  // cp.async with the tiles: no wait for the loads here
-            cp_async4(sLse + stage * BT + c, p.lse + r, v);
-            cp_async4(sDelta + stage * BT + c, p.delta + r, v);
-        }
+        load_query_stage<T, D, NT>(p, static_cast<long long>(b) * N, qb, hk * group + hj, g, lg, sQc, sQoff, sQ + stage * BT * LDS, sO + stage * BT * LDS,
+                                   sLse + stage * BT, sDelta + stage * BT);
     };
     load_q(0, 0);
     cp_async_commit();
@@ -446,25 +488,8 @@ __device__ __forceinline__ void bwd_dkdv_tc(const NaParams& p) {
         int jq;
         const int hj = perHead.div(j, jq);
         tile_origin(jq, grid, qs, p.tkv, qb);
-#pragma unroll
-        for (int half = 0; half < 2; ++half) {
-            const uint64_t keep =
-                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
-            if constexpr (RPB)
-                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, hk * group + hj, kc[half], qb, sQc, lane);
-            else
-                apply_mask(s, half, keep, p.scale_log2);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int c = i * 8 + (lane & 3) * 2 + e;
-                    float pr = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
-                    s[i][half * 2 + e] = pr;
-                    dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
-                }
-            }
-        }
+        probs_and_grads<T, RPB>(s, dp, sRow, wrow, qb, p, span, comb, lse, del, lane, hk * group + hj, kc,
+                                sQc);
         T* const ds = DS_IN_DO ? sO + stage * BT * LDS : sDS;  // dS^T tile (FUSED_DQ)
         auto store_ds = [&] {
 #pragma unroll

@@ -9,28 +9,37 @@
 template <typename T, int elems>
 constexpr int lds = elems + MmaOps<T>::EPC;
 
+// Where a tile of rows of D elements keeps row r's 16-byte chunk c (offset in elements): padded
+// rows (row stride lds<T, D>, for ldmatrix).
+template <typename T, int D>
+struct PaddedRows {
+    static __device__ __forceinline__ int offset(int r, int c) { return r * lds<T, D> + c * MmaOps<T>::EPC; }
+};
+
 // Loads ROWS rows of D elements of N tensors with the same layout (K and V, Q and dO) by cp.async
-// into dst[i] (row stride lds<T, D>), NT threads: row r of each from element offset
-// tile + row(r) * rowStride of src[i] if valid(r), else zero-filled. The tensors share each row's
-// test and offset; an address costs one wide multiply-add (row(r) an int: a token offset within a
-// tile; a long long works too, at the price of a 64-bit multiply).
-template <typename T, int D, int ROWS, int NT, int N, typename Valid, typename Row>
+// into dst[i] (rows placed by Layout), NT threads from thread index T0: row r of each from element
+// offset tile + row(r) * rowStride of src[i] if valid(r), else zero-filled. The tensors share each
+// row's test and offset; an address costs one wide multiply-add (row(r) an int: a token offset
+// within a tile; a long long works too, at the price of a 64-bit multiply).
+template <typename T, int D, int ROWS, int NT, typename Layout = PaddedRows<T, D>, int T0 = 0, int N, typename Valid,
+          typename Row>
 __device__ __forceinline__ void load_rows(T* const (&dst)[N], const T* const (&src)[N], long long tile, int rowStride,
                                           Valid valid, Row row) {
-    constexpr int EPC = MmaOps<T>::EPC, LDS = lds<T, D>, CPR = D / EPC, RPP = NT / CPR;
+    constexpr int EPC = MmaOps<T>::EPC, CPR = D / EPC, RPP = NT / CPR;
     static_assert(ROWS % RPP == 0, "whole load passes");
-    const int chunk = threadIdx.x % CPR;
+    const unsigned thread = threadIdx.x - T0;
+    const int chunk = thread % CPR;
     const int strideBytes = rowStride * static_cast<int>(sizeof(T));
     const char* first = reinterpret_cast<const char*>(src[0] + tile + chunk * EPC);
 #pragma unroll
     for (int pass = 0; pass < ROWS / RPP; ++pass) {
-        const int r = threadIdx.x / CPR + pass * RPP;
+        const int r = thread / CPR + pass * RPP;
         const bool ok = valid(r);
         // an invalid row reads nothing (zero fill) but still gets an address inside the tensor
         const char* at = ok ? first + row(r) * static_cast<long long>(strideBytes) : reinterpret_cast<const char*>(src[0]);
 #pragma unroll
         for (int i = 0; i < N; ++i)  // the others at their distance from src[0]
-            cp_async16(dst[i] + r * LDS + chunk * EPC,
+            cp_async16(dst[i] + Layout::offset(r, chunk),
                        at + (reinterpret_cast<const char*>(src[i]) - reinterpret_cast<const char*>(src[0])), ok);
     }
 }
