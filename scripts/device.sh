@@ -50,7 +50,8 @@
 # Environment: BUNDLE (default /work/main/.device), MODULES (Maven -pl list, default natten-kernels),
 # DJL_TESTS (class-name pattern of the djl step, default .*GpuTest), DJL_PACKAGE (the package the
 # djl step's tests are selected from, default ai.natten.djl; ai.natten.app for the app's), DJL_BENCH
-# (0 skips the bench), BENCH_ARGS (e.g. --backward), TEST_JVM_OPTS (e.g. -Dnatten.cuda.planRank=1 for
+# (0 skips the bench), BENCH_ARGS (e.g. --backward), TEST_CLASSES (class-name regex of the tests step,
+# default .*GpuTest), TEST_JVM_OPTS (e.g. -Dnatten.cuda.planRank=1 for
 # the tests step), AB_JARS, AB_ARGS, AB_PROBLEMS (the ab step), PEER_FLEX (default
 # /work/shared/bench/peer_flex.py), FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
 # APP_ARGS (extra train options), APP_TIMEOUT (seconds, default 3600; a run must finish in one call:
@@ -155,7 +156,7 @@ gpu() {
             tests)
                 # shellcheck disable=SC2086
                 "$java" ${TEST_JVM_OPTS:-} -jar "$here/junit-console.jar" execute --class-path "$cp" \
-                    --select-package ai.natten --include-classname '.*GpuTest' \
+                    --select-package ai.natten --include-classname "${TEST_CLASSES:-.*GpuTest}" \
                     --details=tree --disable-banner 2>&1 | tee "$out/tests.log" || status=1 ;;
             bench)
                 # shellcheck disable=SC2086
