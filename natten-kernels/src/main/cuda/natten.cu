@@ -3,8 +3,10 @@
 // builds the same names.
 #include "na_forward_simple.cuh"
 #include "na_forward_tc.cuh"
+#include "na_forward_ws.cuh"
 #include "na_backward_simple.cuh"
 #include "na_backward_tc.cuh"
+#include "na_backward_ws.cuh"
 
 #define NA_FWD_SIMPLE(NAME, T) \
     extern "C" __global__ void __launch_bounds__(128) NAME(const NaParams p) { fwd_simple<T>(p); }
@@ -41,6 +43,15 @@ NA_FWD_TC_M2(__half, f16)
 NA_FWD_TC_M1(__nv_bfloat16, bf16)
 NA_FWD_TC_M2(__nv_bfloat16, bf16)
 NA_FWD_TC_M1(float, f32)
+
+// The warp-specialized Hopper forward (na_forward_ws.cuh): compiled in the sm_90a pass only; the
+// other passes keep an empty kernel of the same name, which the Java side never launches there.
+#define NA_FWD_WS(T, TN, D) \
+    extern "C" __global__ void __launch_bounds__(fwd_ws::THREADS, 1) na_fwd_ws_##TN##_d##D(const NaParams p) { \
+        fwd_ws_kernel<T, D>(p);                                                                            \
+    }
+NA_FWD_WS(__half, f16, 128)
+NA_FWD_WS(__nv_bfloat16, bf16, 128)
 
 #define NA_BWD_SIMPLE(T, TN)                                                                                \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \
@@ -96,6 +107,14 @@ NA_BWD_TC_D128(__nv_bfloat16, bf16)
 NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128), 2, __launch_bounds__(128), __launch_bounds__(128, 3), NA_BWD_RPB_BOUNDS_32)
 NA_BWD_TC(float, f32, 64)
 NA_BWD_TC(float, f32, 128)
+
+// The warp-specialized Hopper dk/dv kernel (na_backward_ws.cuh): sm_90a only, as the forward's.
+#define NA_BWD_DKDV_WS(T, TN, D)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(bwd_ws::THREADS, 1) na_bwd_dkdv_ws_##TN##_d##D(const NaParams p) { \
+        bwd_dkdv_ws<T, D>(p);                                                                                       \
+    }
+NA_BWD_DKDV_WS(__half, f16, 128)
+NA_BWD_DKDV_WS(__nv_bfloat16, bf16, 128)
 
 #define NA_BWD_DRPB_REDUCE(T, TN)                                                                         \
     extern "C" __global__ void __launch_bounds__(128)                                                     \

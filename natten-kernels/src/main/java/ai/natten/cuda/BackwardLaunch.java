@@ -15,6 +15,12 @@ final class BackwardLaunch {
 
     private static final int TILE = 64;
 
+    /** Keys per CTA of the warp-specialized dk/dv kernel ({@code bwd_ws::BK}). */
+    private static final int WS_KEYS = 128;
+
+    /** Query stages of the warp-specialized dk/dv kernel ({@code bwd_ws::STAGES}). */
+    private static final int WS_STAGES = 3;
+
     /**
      * Ints per row of the kernels' row tables: window bounds and token ({@code ROW_INTS},
      * na_tiles.cuh).
@@ -136,13 +142,46 @@ final class BackwardLaunch {
     }
 
     /**
-     * The tile plan of the tensor-core dk/dv kernels (with or without dq fused): boxes of the
-     * plan's query-tile shape over the keys walk the query tiles of their inverse windows, whose
-     * halo can favour other shapes than the forward's (docs/perf.md, "Tile plans for the
-     * backward").
+     * The tile plan of the tensor-core dk/dv kernels (with or without dq fused; boxes of 128 keys
+     * for the warp-specialized one, else 64): boxes of the plan's query-tile shape over the keys
+     * walk the 64-query tiles of their inverse windows, whose halo can favour other shapes than the
+     * forward's (docs/perf.md, "Tile plans for the backward").
      */
-    static TilePlan keyPlan(NaProblem p) {
-        return TilePlan.chooseInverse(p, TILE, TILE);
+    static TilePlan keyPlan(NaProblem p, boolean warpSpecialized) {
+        return TilePlan.chooseInverse(p, warpSpecialized ? WS_KEYS : TILE, TILE);
+    }
+
+    /**
+     * Whether the dk/dv pass takes the warp-specialized Hopper kernel ({@code na_backward_ws.cuh}):
+     * where the warp-specialized forward runs (compute capability 9.0, fp16/bf16, head dim 128;
+     * {@link TensorCoreKernel#hasWarpSpecialized}), without rpb and with dq in its own kernel;
+     * {@code natten.cuda.warpSpecialized=false} forbids it.
+     */
+    static boolean warpSpecializedDkdv(NaProblem p, DType dtype, int computeCapability) {
+        return TensorCoreKernel.hasWarpSpecialized(p.headDim(), dtype, computeCapability)
+                && !"false".equals(System.getProperty(TensorCoreKernel.WARP_SPECIALIZED))
+                && tensorCoreCandidate(p)
+                && !p.hasRpb();
+    }
+
+    /** The C name of the warp-specialized dk/dv kernel. */
+    static String warpSpecializedDkdvKernel(NaProblem p, DType dtype) {
+        return "na_bwd_dkdv_ws_" + dtype.kernelSuffix() + "_d" + p.headDim();
+    }
+
+    /**
+     * Dynamic shared memory of the warp-specialized dk/dv kernel ({@code bwd_ws::Config::SMEM}): 1
+     * KiB of alignment slack, K and V of the key box, the Q and dO stages with their LSE and delta,
+     * the key rows' table, the query tile's table, the stages' mbarriers.
+     */
+    static int warpSpecializedDkdvSharedBytes(NaProblem p, DType dtype) {
+        int d = p.headDim();
+        return 1024
+                + (2 * WS_KEYS * d + 2 * WS_STAGES * TILE * d) * dtype.bytes()
+                + 2 * WS_STAGES * TILE * 4
+                + WS_KEYS * ROW_INTS * 4
+                + 2 * TILE * 4
+                + 2 * WS_STAGES * 8;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
@@ -280,7 +319,10 @@ final class BackwardLaunch {
                 base().set(Slot.DELTA, delta)
                         .set(Slot.D_RPB, rpbAtomics || rpbSlices ? accumulator : 0);
         if (tensorCores) {
-            TilePlan plan = keyPlan(p);
+            boolean warpSpecialized =
+                    !fusesDq(p, deterministic)
+                            && warpSpecializedDkdv(p, dtype, module.computeCapability());
+            TilePlan plan = keyPlan(p, warpSpecialized);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
@@ -298,7 +340,18 @@ final class BackwardLaunch {
                         dqSharedBytes(p, dtype, deterministic),
                         dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
                         dq);
-                launch(dkdvKernel(p, dtype), kvGrid, shared + DKDV_TABLE_BYTES, params, plan);
+                if (warpSpecialized) {
+                    module.launch(
+                            warpSpecializedDkdvKernel(p, dtype),
+                            kvGrid,
+                            384,
+                            warpSpecializedDkdvSharedBytes(p, dtype),
+                            stream,
+                            params.arguments(),
+                            describe(() -> "warp-specialized dk/dv " + plan));
+                } else {
+                    launch(dkdvKernel(p, dtype), kvGrid, shared + DKDV_TABLE_BYTES, params, plan);
+                }
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");

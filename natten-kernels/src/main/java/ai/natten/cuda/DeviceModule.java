@@ -5,6 +5,7 @@ import java.util.function.Supplier;
 import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
+import jcuda.driver.CUdevice_attribute;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUfunction_attribute;
 import jcuda.driver.CUmodule;
@@ -18,6 +19,7 @@ import jcuda.driver.JCudaDriver;
 final class DeviceModule {
 
     private final int device;
+    private final int computeCapability;
     private final CUcontext context = new CUcontext();
     private final CUmodule module = new CUmodule();
     private final ConcurrentHashMap<String, CUfunction> functions = new ConcurrentHashMap<>();
@@ -26,6 +28,21 @@ final class DeviceModule {
         this.device = device;
         CUdevice dev = new CUdevice();
         CudaDriver.check(JCudaDriver.cuDeviceGet(dev, device), () -> "cuDeviceGet(" + device + ")");
+        int[] major = {0};
+        int[] minor = {0};
+        CudaDriver.check(
+                JCudaDriver.cuDeviceGetAttribute(
+                        major,
+                        CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                        dev),
+                () -> "cuDeviceGetAttribute(compute capability major, " + device + ")");
+        CudaDriver.check(
+                JCudaDriver.cuDeviceGetAttribute(
+                        minor,
+                        CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR,
+                        dev),
+                () -> "cuDeviceGetAttribute(compute capability minor, " + device + ")");
+        computeCapability = 10 * major[0] + minor[0];
         CudaDriver.check(
                 JCudaDriver.cuDevicePrimaryCtxRetain(context, dev),
                 () -> "cuDevicePrimaryCtxRetain(" + device + ")");
@@ -41,6 +58,11 @@ final class DeviceModule {
     /** Returns the device ordinal. */
     int device() {
         return device;
+    }
+
+    /** Returns the compute capability as 10 * major + minor (an H100: 90). */
+    int computeCapability() {
+        return computeCapability;
     }
 
     /**

@@ -92,7 +92,8 @@ public final class FusedNeighborhoodAttention {
                 TensorCoreKernel.hasInstance(problem.headDim())
                         && aligned16(q, k, v, out, additionalK, additionalV);
         if (tensorCores) {
-            TensorCoreKernel kernel = TensorCoreKernel.choose(problem, dtype);
+            TensorCoreKernel kernel =
+                    TensorCoreKernel.choose(problem, dtype, module.computeCapability());
             params.tiles(
                     kernel.plan().queryTile(), kernel.plan().kvTile(), kernel.plan().tileCounts());
             module.launch(
@@ -224,24 +225,29 @@ public final class FusedNeighborhoodAttention {
 
     /**
      * Describes the kernels and tile plans (query and key/value tile boxes, rank padded to 3) the
-     * problem takes with 16-byte aligned buffers, for benchmarks and logs, e.g. {@code "forward
-     * na_fwd_tc_bf16_d64_w4_m1 q[1, 8, 8] kv[1, 8, 8]; backward tensor cores q[1, 8, 8] kv[1, 8,
-     * 8]"}.
+     * problem takes with 16-byte aligned buffers on device 0, for benchmarks and logs, e.g. {@code
+     * "forward na_fwd_tc_bf16_d64_w4_m1 q[1, 8, 8] kv[1, 8, 8]; backward tensor cores q[1, 8, 8]
+     * kv[1, 8, 8]"}.
      *
      * @throws IllegalArgumentException for an unsupported problem
      */
     public static String describeKernels(NaProblem problem, DType dtype) {
         checkProblem(problem, dtype);
+        int computeCapability = CudaDriver.module(0).computeCapability();
         String forward =
                 TensorCoreKernel.hasInstance(problem.headDim())
-                        ? TensorCoreKernel.choose(problem, dtype).toString()
+                        ? TensorCoreKernel.choose(problem, dtype, computeCapability).toString()
                         : "na_fwd_simple_" + dtype.kernelSuffix();
+        boolean warpSpecialized =
+                !BackwardLaunch.fusesDq(problem, false)
+                        && BackwardLaunch.warpSpecializedDkdv(problem, dtype, computeCapability);
         String backward =
                 BackwardLaunch.tensorCoreCandidate(problem)
                         ? "tensor cores dq "
                                 + BackwardLaunch.dqPlan(problem)
                                 + ", dk/dv "
-                                + BackwardLaunch.keyPlan(problem)
+                                + (warpSpecialized ? "warp-specialized " : "")
+                                + BackwardLaunch.keyPlan(problem, warpSpecialized)
                         : "scalar";
         return "forward " + forward + "; backward " + backward;
     }

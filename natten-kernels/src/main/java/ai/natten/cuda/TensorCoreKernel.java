@@ -3,23 +3,39 @@ package ai.natten.cuda;
 import ai.natten.core.NaProblem;
 
 /**
- * One instance of the tensor-core forward kernel ({@code na_forward_tc.cuh}) and its tile plan: 4
- * warps of 1 or 2 m16 row blocks each, so query tiles of 64 or 128 tokens, key/value tiles of 64.
- * float16 and bfloat16 have both instances, float32 (3xTF32) only the 1-row-block one. At head dim
- * 128 the fp16/bf16 1-row-block instance keeps one key/value stage instead of two, so that four
- * CTAs fit an SM (the others keep two stages and double-buffer the key/value loads).
+ * One instance of the tensor-core forward kernel and its tile plan; key/value tiles of 64 keys.
  *
- * <p>Larger query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2
- * reads per product) but enlarge the halo; the choice weighs the two plans' modelled work by the
- * measured relative speed of the instances. The system property {@code natten.cuda.rowBlocks} (1 or
- * 2) forces one where both exist, for benchmarking; {@code natten.cuda.tensorCores=false} sends
- * every problem to the scalar kernels (forward and backward), to compare the two paths.
+ * <ul>
+ *   <li>mma.sync ({@code na_forward_tc.cuh}, every GPU of compute capability 8.0+): 4 warps of 1 or
+ *       2 m16 row blocks each, so query tiles of 64 or 128 tokens. float16 and bfloat16 have both
+ *       instances, float32 (3xTF32) only the 1-row-block one. At head dim 128 the fp16/bf16
+ *       1-row-block instance keeps one key/value stage instead of two, so that four CTAs fit an SM
+ *       (the others keep two stages and double-buffer the key/value loads).
+ *   <li>warp-specialized ({@code na_forward_ws.cuh}, Hopper: compute capability 9.0, fp16/bf16,
+ *       head dim 128): 128-query tiles, a producer warpgroup copying key/value tiles into a
+ *       pipeline of stages, two consumer warpgroups on warpgroup MMA (wgmma).
+ * </ul>
+ *
+ * <p>Where the warp-specialized instance runs it is taken. Otherwise: larger query tiles reuse each
+ * key/value tile for twice the queries (fewer shared-memory and L2 reads per product) but enlarge
+ * the halo; the choice weighs the two plans' modelled work by the measured relative speed of the
+ * mma.sync instances. The system property {@code natten.cuda.rowBlocks} (1 or 2) forces one where
+ * both exist, for benchmarking; {@code natten.cuda.tensorCores=false} sends every problem to the
+ * scalar kernels (forward and backward), to compare the two paths; {@code
+ * natten.cuda.warpSpecialized} ({@code true} or {@code false}) forces the warp-specialized instance
+ * where it runs, or forbids it.
  */
 final class TensorCoreKernel {
 
     private static final int WARPS = 4;
     private static final int KV_TILE = 64;
     private static final int ROW_INFO_INTS = 10;
+
+    /**
+     * The property that forces ({@code true}: the forward, where it runs) or forbids ({@code
+     * false}: forward and backward) the warp-specialized kernels.
+     */
+    static final String WARP_SPECIALIZED = "natten.cuda.warpSpecialized";
 
     /**
      * Time per product of the 2-row-block instance relative to the 1-row-block one, by head dim
@@ -42,13 +58,28 @@ final class TensorCoreKernel {
     private final int rowBlocks;
     private final int kvStages;
     private final TilePlan plan;
+    private final boolean warpSpecialized;
 
-    private TensorCoreKernel(DType dtype, int headDim, int rowBlocks, TilePlan plan) {
+    private TensorCoreKernel(
+            DType dtype, int headDim, int rowBlocks, TilePlan plan, boolean warpSpecialized) {
         this.dtype = dtype;
         this.headDim = headDim;
         this.rowBlocks = rowBlocks;
-        this.kvStages = kvStages(dtype, headDim, rowBlocks);
+        this.kvStages = warpSpecialized ? WS_STAGES : kvStages(dtype, headDim, rowBlocks);
         this.plan = plan;
+        this.warpSpecialized = warpSpecialized;
+    }
+
+    /** Pipeline stages of the warp-specialized instance ({@code fwd_ws::Config::STAGES}). */
+    private static final int WS_STAGES = 4;
+
+    /**
+     * Returns whether the warp-specialized instance exists for the problem on a device of the
+     * compute capability (10 * major + minor): Hopper's sm_90a code, 16-bit types, head dim 128 (at
+     * 64 the mma.sync instances measured faster: docs/perf.md).
+     */
+    static boolean hasWarpSpecialized(int headDim, DType dtype, int computeCapability) {
+        return computeCapability == 90 && dtype.bytes() == 2 && headDim == 128;
     }
 
     /**
@@ -76,20 +107,52 @@ final class TensorCoreKernel {
         return elements + 16 / dtype.bytes();
     }
 
-    /** Returns the instance and plan for the problem (a head dim with an instance). */
-    static TensorCoreKernel choose(NaProblem problem, DType dtype) {
+    /**
+     * Returns the instance and plan for the problem (a head dim with an instance) on a device of
+     * the compute capability (10 * major + minor): the warp-specialized instance wherever it runs
+     * (measured faster than both mma.sync ones on every head-dim-128 problem of the benchmark set,
+     * docs/perf.md) unless a property forces or forbids an instance, else the mma.sync instance of
+     * the smaller modelled time.
+     *
+     * @throws IllegalStateException when {@code natten.cuda.warpSpecialized=true} asks for an
+     *     instance the problem or device does not have
+     */
+    static TensorCoreKernel choose(NaProblem problem, DType dtype, int computeCapability) {
+        String ws = System.getProperty(WARP_SPECIALIZED);
         String forced = System.getProperty("natten.cuda.rowBlocks");
+        boolean wsRuns = hasWarpSpecialized(problem.headDim(), dtype, computeCapability);
+        if ("true".equals(ws) || (ws == null && forced == null && wsRuns)) {
+            if (!wsRuns) {
+                throw new IllegalStateException(
+                        WARP_SPECIALIZED
+                                + "=true: no warp-specialized forward for head dim "
+                                + problem.headDim()
+                                + ", "
+                                + dtype
+                                + " on compute capability "
+                                + computeCapability / 10
+                                + "."
+                                + computeCapability % 10
+                                + " (needs 9.0, fp16/bf16, head dim 128)");
+            }
+            return new TensorCoreKernel(
+                    dtype,
+                    problem.headDim(),
+                    2,
+                    TilePlan.choose(problem, queryTile(2), KV_TILE),
+                    true);
+        }
         TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
         if ("1".equals(forced) || dtype == DType.FLOAT32) {
-            return new TensorCoreKernel(dtype, problem.headDim(), 1, one);
+            return new TensorCoreKernel(dtype, problem.headDim(), 1, one, false);
         }
         TilePlan two = TilePlan.choose(problem, queryTile(2), KV_TILE);
         boolean useTwo =
                 "2".equals(forced)
                         || two.cost() * twoRowBlockSpeed(problem.headDim(), dtype) < one.cost();
         return useTwo
-                ? new TensorCoreKernel(dtype, problem.headDim(), 2, two)
-                : new TensorCoreKernel(dtype, problem.headDim(), 1, one);
+                ? new TensorCoreKernel(dtype, problem.headDim(), 2, two, false)
+                : new TensorCoreKernel(dtype, problem.headDim(), 1, one, false);
     }
 
     private static int queryTile(int rowBlocks) {
@@ -98,6 +161,9 @@ final class TensorCoreKernel {
 
     /** Returns the kernel's C name. */
     String name() {
+        if (warpSpecialized) {
+            return "na_fwd_ws_" + dtype.kernelSuffix() + "_d" + headDim;
+        }
         return "na_fwd_tc_"
                 + dtype.kernelSuffix()
                 + "_d"
@@ -115,15 +181,22 @@ final class TensorCoreKernel {
 
     /** Returns the threads per block. */
     int threads() {
-        return 32 * WARPS;
+        return warpSpecialized ? 384 : 32 * WARPS;
     }
 
     /** Returns the dynamic shared memory: Q, the K/V stages, row windows, key tables. */
     int sharedBytes() {
         int bm = queryTile(rowBlocks);
         int row = paddedRow(headDim, dtype);
-        return (bm * row + 2 * kvStages * KV_TILE * row) * dtype.bytes()
-                + (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
+        int tables = (bm * ROW_INFO_INTS + 2 * KV_TILE) * 4;
+        if (warpSpecialized) { // fwd_ws::Config::SMEM: alignment slack, swizzled stages, mbarriers
+            return 1024
+                    + 2 * kvStages * KV_TILE * headDim * dtype.bytes()
+                    + bm * row * dtype.bytes()
+                    + tables
+                    + 2 * kvStages * 8;
+        }
+        return (bm * row + 2 * kvStages * KV_TILE * row) * dtype.bytes() + tables;
     }
 
     @Override

@@ -205,6 +205,18 @@ class BackwardPlanTest {
                     }
                 }
             }
+            if (dtype.bytes() == 2) { // the warp-specialized kernels (Hopper): head dim 128
+                NaProblem p = problem(128, false, 0, 7, 7);
+                for (String kernel :
+                        List.of(
+                                BackwardLaunch.warpSpecializedDkdvKernel(p, dtype),
+                                TensorCoreKernel.choose(p, dtype, 90).name())) {
+                    assertTrue(kernel.contains("_ws_"), kernel);
+                    assertTrue(symbols.contains(kernel + "\0"), kernel);
+                }
+                int bytes = BackwardLaunch.warpSpecializedDkdvSharedBytes(p, dtype);
+                assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + ": " + bytes);
+            }
         }
     }
 }

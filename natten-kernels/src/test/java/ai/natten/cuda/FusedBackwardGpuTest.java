@@ -9,6 +9,7 @@ import ai.natten.reference.NaReference;
 import ai.natten.reference.RandomProblems;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -171,6 +172,29 @@ class FusedBackwardGpuTest {
         for (DType dtype : DType.values()) {
             GpuCheck.checkBackward(p, dtype, false, random);
             GpuCheck.checkBackward(p, dtype, true, random);
+        }
+    }
+
+    /**
+     * The warp-specialized Hopper kernels (forward and dk/dv; skipped on other GPUs) on every
+     * explicit case at head dim 128 in fp16 and bf16, both modes (cases with rpb or additional
+     * tokens take the mma.sync dk/dv kernel), and on random problems of every rank.
+     */
+    @Test
+    void warpSpecializedKernels() {
+        Assumptions.assumeTrue(
+                CudaDriver.module(0).computeCapability() == 90,
+                "the warp-specialized kernels need compute capability 9.0");
+        int trial = 0;
+        for (GpuCase c : explicitCases().toList()) {
+            DType dtype = trial++ % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+            NaProblem p = GpuCheck.withHeadDim(c.problem(), 128);
+            GpuCheck.checkBackward(p, dtype, trial % 3 == 0, random);
+        }
+        for (int i = 0; i < 9; i++) {
+            NaProblem p = RandomProblems.next(random, 1 + i % 3, 1500, false, false);
+            DType dtype = i % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+            GpuCheck.checkBackward(GpuCheck.withHeadDim(p, 128), dtype, i % 4 == 0, random);
         }
     }
 

@@ -7,6 +7,7 @@ import ai.natten.core.NaProblem;
 import ai.natten.reference.RandomProblems;
 import java.util.Random;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -205,6 +206,37 @@ class FusedForwardGpuTest {
     }
 
     /**
+     * The warp-specialized Hopper instance (skipped on other GPUs), forced: every explicit case
+     * (ranks, borders, even kernels, dilation with L % d != 0, stride, causal, GQA, rpb, additional
+     * tokens) at head dim 128 in fp16 and bf16, random problems of every rank, and negative and
+     * zero scales over unmasked tiles.
+     */
+    @Test
+    void warpSpecializedInstance() {
+        Assumptions.assumeTrue(
+                CudaDriver.module(0).computeCapability() == 90,
+                "the warp-specialized forward needs compute capability 9.0");
+        System.setProperty("natten.cuda.warpSpecialized", "true");
+        try {
+            int trial = 0;
+            for (GpuCase c : explicitCases().toList()) {
+                DType dtype = trial++ % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+                GpuCheck.checkForward(GpuCheck.withHeadDim(c.problem(), 128), dtype, random);
+            }
+            for (int i = 0; i < 9; i++) {
+                NaProblem p = RandomProblems.next(random, 1 + i % 3, 2000, true, true);
+                DType dtype = i % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;
+                GpuCheck.checkForward(GpuCheck.withHeadDim(p, 128), dtype, random);
+            }
+            for (float scale : new float[] {-0.7f, 0f}) {
+                GpuCheck.checkForward(scaledWindowProblem(scale), DType.BFLOAT16, random);
+            }
+        } finally {
+            System.clearProperty("natten.cuda.warpSpecialized");
+        }
+    }
+
+    /**
      * Negative and zero scales on both instances, over key tiles inside every window of the query
      * tile (scaled without a mask) and masked ones: 1-D, 600 tokens, kernel 301, head dim 128. A
      * negative scale makes the row's largest logit its smallest score; a zero scale weighs the
@@ -216,24 +248,24 @@ class FusedForwardGpuTest {
         System.setProperty("natten.cuda.rowBlocks", rowBlocks);
         try {
             for (float scale : new float[] {-0.7f, 0f}) {
-                NaProblem p =
-                        NaProblem.builder()
-                                .setOptions(
-                                        NaOptions.builder()
-                                                .setKernelSize(301)
-                                                .optScale(scale)
-                                                .build())
-                                .setBatch(1)
-                                .setSpatialSize(600)
-                                .setHeads(2)
-                                .setHeadDim(128)
-                                .build();
+                NaProblem p = scaledWindowProblem(scale);
                 GpuCheck.checkForward(p, DType.BFLOAT16, random);
                 GpuCheck.checkForward(p, DType.FLOAT16, random);
             }
         } finally {
             System.clearProperty("natten.cuda.rowBlocks");
         }
+    }
+
+    /** 1-D, 600 tokens, kernel 301, head dim 128, the given softmax scale. */
+    private static NaProblem scaledWindowProblem(float scale) {
+        return NaProblem.builder()
+                .setOptions(NaOptions.builder().setKernelSize(301).optScale(scale).build())
+                .setBatch(1)
+                .setSpatialSize(600)
+                .setHeads(2)
+                .setHeadDim(128)
+                .build();
     }
 
     @Test

@@ -24,13 +24,15 @@ import java.util.Locale;
  * N] [--dtype float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward +
  * backward timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line
  * per problem, then a table. {@code --variants} also times each tensor-core forward instance (64-
- * and 128-query tiles, property {@code natten.cuda.rowBlocks}) besides the automatic choice, and
- * the backward with dq fused into the key/value kernel and with a separate dq kernel, whatever the
- * measured choice (property {@code natten.cuda.fusedDq=always|never}); {@code --scalar} also times
- * the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code --plans N} also times
- * the tile plans of ranks 1 to N-1 in the cost model's order (property {@code
- * natten.cuda.planRank}), to check the model against the device. {@code --problems} keeps the named
- * problems only. Each JSON line names the kernels and tile plans used.
+ * and 128-query tiles, property {@code natten.cuda.rowBlocks}; the warp-specialized one where it
+ * runs, and neither warp-specialized kernel, {@code natten.cuda.warpSpecialized=true|false})
+ * besides the automatic choice, and the backward with dq fused into the key/value kernel and with a
+ * separate dq kernel, whatever the measured choice (property {@code
+ * natten.cuda.fusedDq=always|never}); {@code --scalar} also times the scalar kernels (property
+ * {@code natten.cuda.tensorCores=false}). {@code --plans N} also times the tile plans of ranks 1 to
+ * N-1 in the cost model's order (property {@code natten.cuda.planRank}), to check the model against
+ * the device. {@code --problems} keeps the named problems only. Each JSON line names the kernels
+ * and tile plans used.
  */
 public final class KernelBench {
 
@@ -203,8 +205,8 @@ public final class KernelBench {
                 String kernels;
                 try {
                     kernels = FusedNeighborhoodAttention.describeKernels(c.problem(), dtype);
-                } catch (IllegalArgumentException e) {
-                    continue; // fewer plans than asked for
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    continue; // fewer plans than asked for, or no such instance here
                 }
                 String name = c.name() + variant.suffix();
                 double[] ms = millis(c, dtype, runs, backward && variant.timesBackward());
@@ -253,6 +255,7 @@ public final class KernelBench {
         private static final List<String> PROPERTIES =
                 List.of(
                         "natten.cuda.rowBlocks",
+                        "natten.cuda.warpSpecialized",
                         "natten.cuda.tensorCores",
                         "natten.cuda.planRank",
                         "natten.cuda.fusedDq");
@@ -268,9 +271,12 @@ public final class KernelBench {
             }
         }
 
-        /** Forced forward instances are timed forward only: the backward has one instance. */
+        /**
+         * Forced forward instances are timed forward only: the backward does not depend on them.
+         */
         boolean timesBackward() {
-            return !"natten.cuda.rowBlocks".equals(property);
+            return !"natten.cuda.rowBlocks".equals(property)
+                    && !("natten.cuda.warpSpecialized".equals(property) && "true".equals(value));
         }
     }
 
@@ -282,6 +288,8 @@ public final class KernelBench {
         if (instances) {
             result.add(new Variant(" m1", "natten.cuda.rowBlocks", "1"));
             result.add(new Variant(" m2", "natten.cuda.rowBlocks", "2"));
+            result.add(new Variant(" ws", "natten.cuda.warpSpecialized", "true"));
+            result.add(new Variant(" no ws", "natten.cuda.warpSpecialized", "false"));
             result.add(new Variant(" fused dq", "natten.cuda.fusedDq", "always"));
             result.add(new Variant(" unfused dq", "natten.cuda.fusedDq", "never"));
         }

@@ -1,0 +1,176 @@
+// The warp-specialized Hopper dk/dv kernel (sm_90a; fp16/bf16, head dim 128, no rpb, dq by
+// bwd_dq_tc): bwd_dkdv_tc's tiles, masks and gradients, fed the way FlashAttention-3 feeds
+// Hopper's tensor cores (na_forward_ws.cuh does the same for the forward).
+//
+// A CTA of three warpgroups owns a box of BK = 128 keys of one kv head (p.tq; two consumer
+// warpgroups of 64 keys each) and walks the 64-query tiles (p.tkv) of its inverse windows for every
+// query head of the group. Warpgroup 0 is the producer: it copies each query tile's Q and dO rows
+// (cp.async, 128-byte swizzle) and LSE and delta into one of STAGES stages once the consumers have
+// released it ("empty" mbarriers), and marks it loaded ("full": completes when the copies of all
+// 128 producer threads have landed). Each consumer keeps its keys' K and V in shared memory and its
+// dK and dV in registers: S^T = K Q^T and dP^T = V dO^T by wgmma with both operands in shared
+// memory, P^T and dS^T as in bwd_dkdv_tc (probs_and_grads), then dV += P^T dO and dK += dS^T Q by
+// wgmma with P^T and dS^T from registers.
+#pragma once
+#include "na_backward_tc.cuh"
+#include "na_wgmma.cuh"
+
+namespace bwd_ws {
+constexpr int BK = 128;            // keys per CTA: two consumer warpgroups of 64
+constexpr int BQ = bwd_tc::BT;     // queries per tile
+constexpr int THREADS = 384;       // producer warpgroup + two consumer warpgroups
+constexpr int STAGES = 3;
+constexpr int PRODUCER_REGS = 56;  // setmaxnreg budgets, as the forward's
+constexpr int CONSUMER_REGS = 224;
+
+template <typename T, int D>
+struct Config {
+    static_assert(D == 128, "head dim 128");
+    static constexpr int KTILE = BK * D;  // elements of the swizzled K or V box
+    static constexpr int QTILE = BQ * D;  // elements of one swizzled Q or dO stage
+    // Java mirrors this (BackwardLaunch): 1 KiB of alignment slack, K, V, the Q and dO stages,
+    // their LSE and delta, the key rows' table, the query tile's table, the 2 * STAGES mbarriers.
+    static constexpr int SMEM = 1024 + (2 * KTILE + 2 * STAGES * QTILE) * sizeof(T) + 2 * STAGES * BQ * 4 +
+                                BK * ROW_INTS * 4 + 2 * BQ * 4 + 2 * STAGES * 8;
+};
+}  // namespace bwd_ws
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
+#if NA_HAS_WGMMA
+    using namespace bwd_ws;
+    using C = Config<T, D>;
+    extern __shared__ __align__(128) unsigned char smem[];
+    unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);  // swizzled tiles: 1 KiB aligned
+    T* sK = reinterpret_cast<T*>(base);  // [BK x D swizzled]
+    T* sV = sK + C::KTILE;
+    T* sQ = sV + C::KTILE;              // [STAGES][BQ x D swizzled]
+    T* sO = sQ + STAGES * C::QTILE;     // [STAGES][BQ x D swizzled] dO
+    float* sLse = reinterpret_cast<float*>(sO + STAGES * C::QTILE);  // [STAGES][BQ], natural log
+    float* sDelta = sLse + STAGES * BQ;                                // [STAGES][BQ]
+    int* sRow = reinterpret_cast<int*>(sDelta + STAGES * BQ);          // [BK][ROW_INTS] inverse windows
+    int* sQc = sRow + BK * ROW_INTS;
+    int* sQoff = sQc + BQ;
+    uint64_t* full = reinterpret_cast<uint64_t*>(sQoff + BQ);  // [STAGES] a query tile landed
+    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    int g[3], lg[3], k0[3], k1[3], qs[3], nq[3];
+    if (!cta_tiles<true>(p, g, lg, k0, k1, qs, nq)) return;
+    fill_row_windows<true, BK, THREADS>(sRow, p, k0, k1, lg, g, tid);
+    fill_tile_table<BQ, THREADS>(sQc, sQoff, p, tid);
+    if (tid < STAGES) {
+        wg::mbar_init(full + tid, 128);
+        wg::mbar_init(empty + tid, 8);
+    }
+    __syncthreads();  // tables and barriers visible to all
+
+    const int nQ = nq[0] * nq[1] * nq[2];
+    const int nTiles = nQ * group;
+    const TileGrid grid(nq);
+    const FastDiv perHead(nQ);  // tile j: query tile j % nQ of head hk * group + j / nQ
+    auto origin = [&](int j, int* qb) {
+        int jq;
+        const int hj = perHead.div(j, jq);
+        tile_origin(jq, grid, qs, p.tkv, qb);
+        return hk * group + hj;
+    };
+    if (warp < 4) {  // the producer
+        wg::release_registers<PRODUCER_REGS>();
+        for (int j = 0; j < nTiles; ++j) {
+            const int stage = j % STAGES;
+            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+            int qb[3];
+            const int h = origin(j, qb);
+            bwd_tc::load_query_stage<T, D, 128, wg::SwizzledRows<BQ>>(p, static_cast<long long>(b) * N, qb, h, g, lg, sQc, sQoff, sQ + stage * C::QTILE,
+                                                                     sO + stage * C::QTILE, sLse + stage * BQ,
+                                                                     sDelta + stage * BQ);
+            wg::mbar_arrive_cp_async(full + stage);
+        }
+        cp_async_wait<0>();
+        return;
+    }
+
+    // The consumers: warp w of 4..11 owns key rows 16 (w - 4) .. of the box.
+    wg::claim_registers<CONSUMER_REGS>();
+    auto kok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
+    auto krow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.Hkv + hk; };
+    load_rows<T, D, BK, 256, wg::SwizzledRows<BK>, 128>({sK, sV}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
+                                                       0, D, kok, krow);
+    cp_async_commit();
+    cp_async_wait<0>();
+    wg::named_barrier(1, 256);
+    wg::fence_proxy_async();  // K and V, written by cp.async, visible to wgmma
+
+    const int wrow = (warp - 4) * 16;
+    const uint32_t kaddr = smem_addr(sK) + (wrow & 64) * 128;  // this warpgroup's 64 keys
+    const uint32_t vaddr = smem_addr(sV) + (wrow & 64) * 128;
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
+    float dk[D / 8][4], dv[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) {
+        dk[i][0] = dk[i][1] = dk[i][2] = dk[i][3] = 0.f;
+        dv[i][0] = dv[i][1] = dv[i][2] = dv[i][3] = 0.f;
+    }
+    float* dkf = &dk[0][0];
+    float* dvf = &dv[0][0];
+    for (int j = 0; j < nTiles; ++j) {
+        const int stage = j % STAGES;
+        wg::mbar_wait(full + stage, (j / STAGES) & 1);
+        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const uint32_t qaddr = smem_addr(sQ + stage * C::QTILE);
+        const uint32_t oaddr = smem_addr(sO + stage * C::QTILE);
+
+        float s[8][4], dp[8][4];
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+            wg::mma_ss<T>(&s[0][0], wg::k_major<BK>(kaddr, kk), wg::k_major<BQ>(qaddr, kk), kk > 0);
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+            wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(vaddr, kk), wg::k_major<BQ>(oaddr, kk), kk > 0);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<32>(&s[0][0]);
+        wg::fence_operands<32>(&dp[0][0]);
+
+        int qb[3];
+        const int h = origin(j, qb);
+        bwd_tc::probs_and_grads<T, false>(s, dp, sRow, wrow, qb, p, span, comb, sLse + stage * BQ,
+                                          sDelta + stage * BQ, lane, h, nullptr, sQc);
+
+        // Queries 16kk .. 16kk + 15 of P^T and dS^T: two adjacent n-blocks of the accumulators
+        // are the A fragment of one k16 step.
+        uint32_t pa[BQ / 16][4], da[BQ / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < BQ / 16; ++kk) {
+            pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+            pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+            pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+            da[kk][0] = pack2<T>(dp[2 * kk][0], dp[2 * kk][1]);
+            da[kk][1] = pack2<T>(dp[2 * kk][2], dp[2 * kk][3]);
+            da[kk][2] = pack2<T>(dp[2 * kk + 1][0], dp[2 * kk + 1][1]);
+            da[kk][3] = pack2<T>(dp[2 * kk + 1][2], dp[2 * kk + 1][3]);
+        }
+        wg::fence_operands<D / 2>(dvf);
+        wg::fence_operands<D / 2>(dkf);
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dvf, pa[kk], wg::mn_major<BQ>(oaddr, kk), 1);
+#pragma unroll
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dkf, da[kk], wg::mn_major<BQ>(qaddr, kk), 1);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<D / 2>(dvf);
+        wg::fence_operands<D / 2>(dkf);
+        if (lane == 0) wg::mbar_arrive(empty + stage);
+    }
+    bwd_tc::store_acc<T, D>(static_cast<T*>(p.dk), dk, wrow, lane, p.scale, kok, [&](int r) { return krow(r) * D; });
+    bwd_tc::store_acc<T, D>(static_cast<T*>(p.dv), dv, wrow, lane, 1.f, kok, [&](int r) { return krow(r) * D; });
+#endif
+}

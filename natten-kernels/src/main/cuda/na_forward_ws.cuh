@@ -1,0 +1,141 @@
+// The warp-specialized Hopper forward (sm_90a; fp16/bf16, head dim 128): the tensor-core
+// forward's query tiles, key/value tiles, masks and online softmax (fwd_tc), reorganized the way
+// FlashAttention-3 feeds Hopper's tensor cores.
+//
+// A CTA of three warpgroups computes one tile of BM = 128 queries. Warpgroup 0 is the producer: it
+// walks the key/value tiles and copies each (cp.async, 128-byte swizzle) into one of STAGES
+// shared-memory stages as soon as the consumers have released it; an mbarrier per stage ("full")
+// completes when the copies of all 128 producer threads have landed. Warpgroups 1 and 2 are the
+// consumers, 64 query rows each: S = Q K^T by wgmma (Q in registers, K by descriptor), the masks
+// and online softmax of fwd_tc on the accumulators (per warp the mma.sync layout), O += P V by
+// wgmma (P in registers), then the stage is released ("empty", one arrival per consumer warp).
+// The consumers never meet at a barrier inside the loop and issue no loads, so one warpgroup's
+// softmax overlaps the other's products and the copies run ahead by STAGES - 1 tiles. The producer
+// gives registers up (setmaxnreg) for the consumers' accumulators.
+#pragma once
+#include "na_forward_tc.cuh"
+#include "na_wgmma.cuh"
+
+namespace fwd_ws {
+constexpr int BM = 128;             // queries per CTA: two consumer warpgroups of 64 rows
+constexpr int THREADS = 384;        // producer warpgroup + two consumer warpgroups
+constexpr int PRODUCER_REGS = 56;   // setmaxnreg budgets: 56 * 128 + 224 * 256 <= 64 K registers (ptxas:
+constexpr int CONSUMER_REGS = 224;  // no spills, where 40 or 24 for the producer spill its loop)
+
+template <typename T, int D>
+struct Config {
+    static_assert(D == 128, "head dim 128 (at 64 the mma.sync forward measured faster)");
+    static constexpr int BN = fwd_tc::BN;
+    static constexpr int STAGES = 4;
+    static constexpr int TILE = BN * D;              // elements of one swizzled K or V stage
+    static constexpr int LDQ = lds<T, D>;            // padded Q rows (ldmatrix into registers)
+    // Java mirrors this in TensorCoreKernel.sharedBytes: 1 KiB of alignment slack, the K and V
+    // stages, Q, the row and key tables, the 2 * STAGES mbarriers.
+    static constexpr int SMEM = 1024 + 2 * STAGES * TILE * sizeof(T) + BM * LDQ * sizeof(T) +
+                                (BM * fwd_tc::ROW_INFO + 2 * BN) * 4 + 2 * STAGES * 8;
+};
+}  // namespace fwd_ws
+
+template <typename T, int D>
+__device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
+#if NA_HAS_WGMMA
+    using C = fwd_ws::Config<T, D>;
+    constexpr int BM = fwd_ws::BM, BN = C::BN, STAGES = C::STAGES;
+    extern __shared__ __align__(128) unsigned char smem[];
+    // Swizzled tiles start on a 1 KiB boundary.
+    unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);
+    T* sK = reinterpret_cast<T*>(base);  // [STAGES][BN x D swizzled]
+    T* sV = sK + STAGES * C::TILE;       // [STAGES][BN x D swizzled]
+    T* sQ = sV + STAGES * C::TILE;       // [BM][LDQ]
+    int* sRow = reinterpret_cast<int*>(sQ + BM * C::LDQ);  // [BM][ROW_INFO]
+    int* sKc = sRow + BM * fwd_tc::ROW_INFO;                // [BN] packed tile-local key coords
+    int* sKoff = sKc + BN;                                  // [BN] token offset from the tile origin
+    uint64_t* full = reinterpret_cast<uint64_t*>(sKoff + BN);  // [STAGES] copies landed
+    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    fwd_tc::QueryTile t;
+    if (!t.init(p)) return;
+    fwd_tc::fill_query_rows<BM, fwd_ws::THREADS>(sRow, p, t, tid);
+    fill_tile_table<BN, fwd_ws::THREADS>(sKc, sKoff, p, tid);
+    if (tid < STAGES) {
+        wg::mbar_init(full + tid, 128);
+        wg::mbar_init(empty + tid, 8);
+    }
+    __syncthreads();  // tables and barriers visible to all
+
+    const TileGrid grid(t.nkv);
+    const int nTiles = t.count(p);
+    if (warp < 4) {  // the producer
+        wg::release_registers<fwd_ws::PRODUCER_REGS>();
+        const fwd_tc::KeySource src(p);
+        for (int j = 0; j < nTiles; ++j) {
+            const int stage = j % STAGES;
+            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+            fwd_tc::load_key_tile<T, D, 128, wg::SwizzledRows<BN>>(p, t, grid, j, sK + stage * C::TILE,
+                                                                  sV + stage * C::TILE, sKc, sKoff, src);
+            wg::mbar_arrive_cp_async(full + stage);
+        }
+        cp_async_wait<0>();
+        return;
+    }
+
+    // The consumers: warp w of 4..11 owns query rows 16 (w - 4) ..
+    wg::claim_registers<fwd_ws::CONSUMER_REGS>();
+    const int wrow = (warp - 4) * 16;
+    fwd_tc::load_query_tile<T, D, BM, 256, 128>(p, sQ, sRow);
+    cp_async_commit();
+    cp_async_wait<0>();
+    wg::named_barrier(1, 256);
+    uint32_t qreg[D / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+        ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * C::LDQ + kk * 16 + (lane >> 4) * 8);
+
+    const fwd_tc::RowSoftmax<T, D> softmax(p, t, sRow, sKc, blockIdx.y, lane);
+    float o[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
+    float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.f, 0.f};
+    float* of = &o[0][0];
+
+    for (int j = 0; j < nTiles; ++j) {
+        const int stage = j % STAGES;
+        wg::mbar_wait(full + stage, (j / STAGES) & 1);
+        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const uint32_t kaddr = smem_addr(sK + stage * C::TILE);
+        const uint32_t vaddr = smem_addr(sV + stage * C::TILE);
+
+        float s[BN / 8][4];
+        float* sf = &s[0][0];
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BN, 0>(sf, qreg[kk], wg::k_major<BN>(kaddr, kk), kk > 0);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<BN / 2>(sf);
+
+        softmax(s, o, m, l, wrow, j, fwd_tc::KeyTile(j, t, grid, p, softmax.hasRpb));
+
+        // Keys 16kk .. 16kk + 15 of P: the S accumulators of two adjacent n-blocks are the A
+        // fragment of one k16 step.
+        uint32_t pa[BN / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) {
+            pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+            pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+            pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        }
+        wg::fence_operands<D / 2>(of);
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(of, pa[kk], wg::mn_major<BN>(vaddr, kk), 1);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<D / 2>(of);
+        if (lane == 0) wg::mbar_arrive(empty + stage);
+    }
+    fwd_tc::store_rows<T, D>(p, t, o, m, l, wrow, lane);
+#endif
+}
