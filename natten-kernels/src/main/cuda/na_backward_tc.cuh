@@ -113,6 +113,44 @@ __device__ __forceinline__ void store_window_ds(float* row, const float (*ds)[4]
         row[w] = v;
     });
 }
+
+// Loads the dq kernels' key tile at origin kb (group g of lengths lg; row0 the batch entry's first
+// token) of kv head hk into stage pointers: its K and V rows (placed by Layout) by cp.async, NT
+// threads from thread index T0 (tile table sKc/sKoff: fill_tile_table).
+template <typename T, int D, int NT, typename Layout = PaddedRows<T, D>, int T0 = 0>
+__device__ __forceinline__ void load_key_stage(const NaParams& p, long long row0, const int* kb, int hk, const int* g,
+                                               const int* lg, const int* sKc, const int* sKoff, T* k, T* v) {
+    const long long tile = ((row0 + token_of(p, kb, g)) * p.Hkv + hk) * D;
+    load_rows<T, D, BT, NT, Layout, T0>(
+        {k, v}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)}, tile, p.Hkv * D,
+        [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
+}
+
+// dS of one row half (row r0 + lane / 4 + 8 half of the row table sRow: windows) against the key
+// tile at origin kb: the logits s masked (RPB: the bias of head h added; qc the row's group
+// coordinates), then s = dS = P (dP - delta), P = exp2(S scale log2 e - lse2) (lse2: the row's
+// LSE times log2 e). Returns the row half's keep mask (apply_mask's), for the bias gradient.
+template <typename T, bool RPB>
+__device__ __forceinline__ uint64_t dq_row_half(float (*s)[4], const float (*dp)[4], int half, const int* sRow, int r0,
+                                                const int* kb, const NaParams& p, const int* span,
+                                                const uint64_t* comb, float lse2, float delta, int lane, int h,
+                                                const int* qc, const int* sKc) {
+    const uint64_t keep =
+        box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
+    if constexpr (RPB)
+        apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc, kb, sKc, lane);
+    else
+        apply_mask(s, half, keep, p.scale_log2);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            float pr = fast_exp2(s[i][half * 2 + e] - lse2);
+            s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta);  // dS
+        }
+    }
+    return keep;
+}
 }  // namespace bwd_tc
 
 // p.tq: the query box; p.tkv: the key box; p.tiles: query boxes per axis. RPB: the bias is added
@@ -174,11 +212,8 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
     auto load_kv = [&](int j, int stage) {
         int kb[3];
         tile_origin(j, grid, kvs, p.tkv, kb);
-        const long long tile = ((static_cast<long long>(b) * N + token_of(p, kb, g)) * p.Hkv + hk) * D;
-        load_rows<T, D, BT, NT>(
-            {sK + stage * BT * LDS, sV + stage * BT * LDS}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
-            tile, p.Hkv * D, [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); },
-            [&](int c) { return sKoff[c]; });
+        load_key_stage<T, D, NT>(p, static_cast<long long>(b) * N, kb, hk, g, lg, sKc, sKoff, sK + stage * BT * LDS,
+                                 sV + stage * BT * LDS);
     };
     load_kv(0, 0);
     cp_async_commit();
@@ -209,20 +244,8 @@ __device__ __forceinline__ void bwd_dq_tc(const NaParams& p) {
         tile_origin(j, grid, kvs, p.tkv, kb);
 #pragma unroll
         for (int half = 0; half < 2; ++half) {
-            const uint64_t keep =
-                box_mask(sRow + (wrow + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
-            if constexpr (RPB)
-                apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc[half], kb, sKc, lane);
-            else
-                apply_mask(s, half, keep, p.scale_log2);
-#pragma unroll
-            for (int i = 0; i < 8; ++i) {
-#pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    float pr = fast_exp2(s[i][half * 2 + e] - lse2[half]);
-                    s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta[half]);  // dS
-                }
-            }
+            const uint64_t keep = dq_row_half<T, RPB>(s, dp, half, sRow, wrow, kb, p, span, comb, lse2[half],
+                                                      delta[half], lane, h, qc[half], sKc);
             if constexpr (ORDERED_DRPB) {
                 const int r = wrow + (lane >> 2) + half * 8;
                 store_window_ds(sDs + r * window, s, half, keep, p, sRow + r * ROW_INTS, kb, sKc, lane);

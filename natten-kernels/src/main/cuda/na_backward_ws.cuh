@@ -1,13 +1,19 @@
-// The warp-specialized Hopper dk/dv kernel (sm_90a; fp16/bf16, head dim 128, no rpb, dq by
-// bwd_dq_tc): bwd_dkdv_tc's tiles, masks and gradients, fed the way FlashAttention-3 feeds
-// Hopper's tensor cores (na_forward_ws.cuh does the same for the forward).
+// The warp-specialized Hopper backward kernels (sm_90a; fp16/bf16, head dim 128, no rpb): the
+// tiles, masks and gradients of bwd_dq_tc and bwd_dkdv_tc, fed the way FlashAttention-3 feeds
+// Hopper's tensor cores (na_forward_ws.cuh does the same for the forward). Both run a CTA of three
+// warpgroups: warpgroup 0 the producer, which copies the tiles walked (cp.async, 128-byte swizzle)
+// into one of STAGES stages once the consumers have released it ("empty" mbarriers) and marks it
+// loaded ("full": completes when the copies of all 128 producer threads have landed); warpgroups
+// 1 and 2 the consumers, 64 rows each of the CTA's box of 128, on wgmma.
 //
-// A CTA of three warpgroups owns a box of BK = 128 keys of one kv head (p.tq; two consumer
+// bwd_dq_ws: a box of 128 queries (p.tq) walks the 64-key tiles (p.tkv) of its windows. Each
+// consumer keeps its rows' Q in registers and dO in shared memory: S = Q K^T and dP = dO V^T by
+// wgmma, dS as in bwd_dq_tc (dq_row_half), dQ += dS K by wgmma with dS from registers.
+//
+// bwd_dkdv_ws: a CTA owns a box of BK = 128 keys of one kv head (p.tq; two consumer
 // warpgroups of 64 keys each) and walks the 64-query tiles (p.tkv) of its inverse windows for every
-// query head of the group. Warpgroup 0 is the producer: it copies each query tile's Q and dO rows
-// (cp.async, 128-byte swizzle) and LSE and delta into one of STAGES stages once the consumers have
-// released it ("empty" mbarriers), and marks it loaded ("full": completes when the copies of all
-// 128 producer threads have landed). Each consumer keeps its keys' K and V in shared memory and its
+// query head of the group; the producer copies each query tile's Q and dO rows and LSE and delta.
+// Each consumer keeps its keys' K and V in shared memory and its
 // dK and dV in registers: S^T = K Q^T and dP^T = V dO^T by wgmma with both operands in shared
 // memory, P^T and dS^T as in bwd_dkdv_tc (probs_and_grads), then dV += P^T dO and dK += dS^T Q by
 // wgmma with P^T and dS^T from registers.
@@ -19,9 +25,21 @@ namespace bwd_ws {
 constexpr int BK = 128;            // keys per CTA: two consumer warpgroups of 64
 constexpr int BQ = bwd_tc::BT;     // queries per tile
 constexpr int THREADS = 384;       // producer warpgroup + two consumer warpgroups
-constexpr int STAGES = 3;
+constexpr int STAGES = 3;          // of either kernel
 constexpr int PRODUCER_REGS = 56;  // setmaxnreg budgets, as the forward's
 constexpr int CONSUMER_REGS = 224;
+
+// bwd_dq_ws: 1 KiB of alignment slack, the K and V stages, Q (padded rows, for ldmatrix) and dO
+// (swizzled) of the query box, its row table, the key tile's table, the mbarriers. Java mirrors
+// it (BackwardLaunch).
+template <typename T, int D>
+struct DqConfig {
+    static_assert(D == 128, "head dim 128");
+    static constexpr int KVTILE = BQ * D;    // elements of one swizzled K or V stage (64 keys)
+    static constexpr int LDQ = lds<T, D>;
+    static constexpr int SMEM = 1024 + (2 * STAGES * KVTILE + BK * D + BK * LDQ) * sizeof(T) + BK * ROW_INTS * 4 +
+                                2 * BQ * 4 + 2 * STAGES * 8;
+};
 
 template <typename T, int D>
 struct Config {
@@ -172,5 +190,133 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     }
     bwd_tc::store_acc<T, D>(static_cast<T*>(p.dk), dk, wrow, lane, p.scale, kok, [&](int r) { return krow(r) * D; });
     bwd_tc::store_acc<T, D>(static_cast<T*>(p.dv), dv, wrow, lane, 1.f, kok, [&](int r) { return krow(r) * D; });
+#endif
+}
+
+template <typename T, int D>
+__device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
+#if NA_HAS_WGMMA
+    using namespace bwd_ws;
+    using C = DqConfig<T, D>;
+    extern __shared__ __align__(128) unsigned char smem[];
+    unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);  // swizzled tiles: 1 KiB aligned
+    T* sK = reinterpret_cast<T*>(base);  // [STAGES][BQ x D swizzled]
+    T* sV = sK + STAGES * C::KVTILE;     // [STAGES][BQ x D swizzled]
+    T* sO = sV + STAGES * C::KVTILE;     // [BK x D swizzled] dO of the query box
+    T* sQ = sO + BK * D;                 // [BK][LDQ]
+    int* sRow = reinterpret_cast<int*>(sQ + BK * C::LDQ);  // [BK][ROW_INTS] windows, token per query row
+    int* sKc = sRow + BK * ROW_INTS;
+    int* sKoff = sKc + BQ;
+    uint64_t* full = reinterpret_cast<uint64_t*>(sKoff + BQ);  // [STAGES] a key tile landed
+    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
+    const int N = p.L[0] * p.L[1] * p.L[2];
+    int g[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
+    if (!cta_tiles<false>(p, g, lg, q0, q1, kvs, nkv)) return;
+    fill_row_windows<false, BK, THREADS>(sRow, p, q0, q1, lg, g, tid);
+    fill_tile_table<BQ, THREADS>(sKc, sKoff, p, tid);
+    if (tid < STAGES) {
+        wg::mbar_init(full + tid, 128);
+        wg::mbar_init(empty + tid, 8);
+    }
+    __syncthreads();  // tables and barriers visible to all
+
+    const int nTiles = nkv[0] * nkv[1] * nkv[2];
+    const TileGrid grid(nkv);
+    if (warp < 4) {  // the producer
+        wg::release_registers<PRODUCER_REGS>();
+        for (int j = 0; j < nTiles; ++j) {
+            const int stage = j % STAGES;
+            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+            int kb[3];
+            tile_origin(j, grid, kvs, p.tkv, kb);
+            bwd_tc::load_key_stage<T, D, 128, wg::SwizzledRows<BQ>>(p, static_cast<long long>(b) * N, kb, hk, g, lg, sKc,
+                                                                   sKoff, sK + stage * C::KVTILE, sV + stage * C::KVTILE);
+            wg::mbar_arrive_cp_async(full + stage);
+        }
+        cp_async_wait<0>();
+        return;
+    }
+
+    // The consumers: warp w of 4..11 owns query rows 16 (w - 4) .. of the box.
+    wg::claim_registers<CONSUMER_REGS>();
+    auto qok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
+    auto qrow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.H + h; };
+    load_rows<T, D, BK, 256, PaddedRows<T, D>, 128>({sQ}, {static_cast<const T*>(p.q)}, 0, D, qok, qrow);
+    load_rows<T, D, BK, 256, wg::SwizzledRows<BK>, 128>({sO}, {static_cast<const T*>(p.dout)}, 0, D, qok, qrow);
+    cp_async_commit();
+    cp_async_wait<0>();
+    wg::named_barrier(1, 256);
+    wg::fence_proxy_async();  // dO, written by cp.async, visible to wgmma
+
+    const int wrow = (warp - 4) * 16;
+    const uint32_t oaddr = smem_addr(sO) + (wrow & 64) * 128;  // this warpgroup's 64 rows of dO
+    uint32_t qreg[D / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+        ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * C::LDQ + kk * 16 + (lane >> 4) * 8);
+    float lse2[2], delta[2];
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+        const int r = wrow + (lane >> 2) + half * 8;
+        const bool ok = qok(r);
+        const long long row = ok ? qrow(r) : 0;
+        lse2[half] = ok ? p.lse[row] * kLog2e : 0.f;
+        delta[half] = ok ? p.delta[row] : 0.f;
+    }
+    int span[3];
+    uint64_t comb[3];
+    box_mask_setup(p.tkv, span, comb);
+    float dq[D / 8][4];
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
+    float* dqf = &dq[0][0];
+    for (int j = 0; j < nTiles; ++j) {
+        const int stage = j % STAGES;
+        wg::mbar_wait(full + stage, (j / STAGES) & 1);
+        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const uint32_t kaddr = smem_addr(sK + stage * C::KVTILE);
+        const uint32_t vaddr = smem_addr(sV + stage * C::KVTILE);
+
+        float s[8][4], dp[8][4];
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BQ, 0>(&s[0][0], qreg[kk], wg::k_major<BQ>(kaddr, kk), kk > 0);
+#pragma unroll
+        for (int kk = 0; kk < D / 16; ++kk)
+            wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(oaddr, kk), wg::k_major<BQ>(vaddr, kk), kk > 0);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<32>(&s[0][0]);
+        wg::fence_operands<32>(&dp[0][0]);
+
+        int kb[3];
+        tile_origin(j, grid, kvs, p.tkv, kb);
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+            bwd_tc::dq_row_half<T, false>(s, dp, half, sRow, wrow, kb, p, span, comb, lse2[half], delta[half], lane, h,
+                                          nullptr, sKc);
+
+        // Keys 16kk .. 16kk + 15 of dS: the A fragment of one k16 step of dQ += dS K.
+        uint32_t da[BQ / 16][4];
+#pragma unroll
+        for (int kk = 0; kk < BQ / 16; ++kk) {
+            da[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+            da[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+            da[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+            da[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        }
+        wg::fence_operands<D / 2>(dqf);
+        wg::fence();
+#pragma unroll
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dqf, da[kk], wg::mn_major<BQ>(kaddr, kk), 1);
+        wg::commit();
+        wg::wait<0>();
+        wg::fence_operands<D / 2>(dqf);
+        if (lane == 0) wg::mbar_arrive(empty + stage);
+    }
+    bwd_tc::store_acc<T, D>(static_cast<T*>(p.dq), dq, wrow, lane, p.scale, qok, [&](int r) { return qrow(r) * D; });
 #endif
 }

@@ -108,13 +108,17 @@ NA_BWD_TC_BOUNDS(float, f32, 32, __launch_bounds__(128), 2, __launch_bounds__(12
 NA_BWD_TC(float, f32, 64)
 NA_BWD_TC(float, f32, 128)
 
-// The warp-specialized Hopper dk/dv kernel (na_backward_ws.cuh): sm_90a only, as the forward's.
-#define NA_BWD_DKDV_WS(T, TN, D)                                                                                    \
+// The warp-specialized Hopper dq and dk/dv kernels (na_backward_ws.cuh): sm_90a only, as the
+// forward's.
+#define NA_BWD_WS(T, TN, D)                                                                                    \
+    extern "C" __global__ void __launch_bounds__(bwd_ws::THREADS, 1) na_bwd_dq_ws_##TN##_d##D(const NaParams p) {   \
+        bwd_dq_ws<T, D>(p);                                                                                         \
+    }                                                                                                               \
     extern "C" __global__ void __launch_bounds__(bwd_ws::THREADS, 1) na_bwd_dkdv_ws_##TN##_d##D(const NaParams p) { \
         bwd_dkdv_ws<T, D>(p);                                                                                       \
     }
-NA_BWD_DKDV_WS(__half, f16, 128)
-NA_BWD_DKDV_WS(__nv_bfloat16, bf16, 128)
+NA_BWD_WS(__half, f16, 128)
+NA_BWD_WS(__nv_bfloat16, bf16, 128)
 
 #define NA_BWD_DRPB_REDUCE(T, TN)                                                                         \
     extern "C" __global__ void __launch_bounds__(128)                                                     \

@@ -15,11 +15,17 @@ final class BackwardLaunch {
 
     private static final int TILE = 64;
 
-    /** Keys per CTA of the warp-specialized dk/dv kernel ({@code bwd_ws::BK}). */
-    private static final int WS_KEYS = 128;
+    /**
+     * Rows per CTA of the warp-specialized kernels ({@code bwd_ws::BK}): queries of the dq kernel,
+     * keys of the dk/dv kernel.
+     */
+    private static final int WS_ROWS = 128;
 
-    /** Query stages of the warp-specialized dk/dv kernel ({@code bwd_ws::STAGES}). */
+    /** Stages of the warp-specialized kernels ({@code bwd_ws::STAGES}). */
     private static final int WS_STAGES = 3;
+
+    /** Threads per CTA of the warp-specialized kernels: three warpgroups. */
+    private static final int WS_THREADS = 384;
 
     /**
      * Ints per row of the kernels' row tables: window bounds and token ({@code ROW_INTS},
@@ -138,7 +144,15 @@ final class BackwardLaunch {
      * since it walks the same tiles.
      */
     static TilePlan dqPlan(NaProblem p) {
-        return TilePlan.choose(p, TILE, TILE);
+        return dqPlan(p, false);
+    }
+
+    /**
+     * The tile plan of a tensor-core dq kernel: query boxes of 128 for the warp-specialized one,
+     * else 64; 64-key tiles.
+     */
+    static TilePlan dqPlan(NaProblem p, boolean warpSpecialized) {
+        return TilePlan.choose(p, warpSpecialized ? WS_ROWS : TILE, TILE);
     }
 
     /**
@@ -148,25 +162,44 @@ final class BackwardLaunch {
      * forward's (docs/perf.md, "Tile plans for the backward").
      */
     static TilePlan keyPlan(NaProblem p, boolean warpSpecialized) {
-        return TilePlan.chooseInverse(p, warpSpecialized ? WS_KEYS : TILE, TILE);
+        return TilePlan.chooseInverse(p, warpSpecialized ? WS_ROWS : TILE, TILE);
     }
 
     /**
-     * Whether the dk/dv pass takes the warp-specialized Hopper kernel ({@code na_backward_ws.cuh}):
-     * where the warp-specialized forward runs (compute capability 9.0, fp16/bf16, head dim 128;
-     * {@link TensorCoreKernel#hasWarpSpecialized}), without rpb and with dq in its own kernel;
-     * {@code natten.cuda.warpSpecialized=false} forbids it.
+     * Whether the backward takes the warp-specialized Hopper kernels for dq and dk/dv ({@code
+     * na_backward_ws.cuh}) in the mode: where the warp-specialized forward runs (compute capability
+     * 9.0, fp16/bf16, head dim 128; {@link TensorCoreKernel#hasWarpSpecialized}), without rpb and
+     * with dq in its own kernel; {@code natten.cuda.warpSpecialized=false} forbids them.
      */
-    static boolean warpSpecializedDkdv(NaProblem p, DType dtype, int computeCapability) {
+    static boolean warpSpecialized(
+            NaProblem p, DType dtype, boolean deterministic, int computeCapability) {
         return TensorCoreKernel.hasWarpSpecialized(p.headDim(), dtype, computeCapability)
                 && !"false".equals(System.getProperty(TensorCoreKernel.WARP_SPECIALIZED))
                 && tensorCoreCandidate(p)
-                && !p.hasRpb();
+                && !p.hasRpb()
+                && !fusesDq(p, deterministic);
     }
 
-    /** The C name of the warp-specialized dk/dv kernel. */
-    static String warpSpecializedDkdvKernel(NaProblem p, DType dtype) {
-        return "na_bwd_dkdv_ws_" + dtype.kernelSuffix() + "_d" + p.headDim();
+    /** The C name of a warp-specialized kernel: {@code what} is {@code dq} or {@code dkdv}. */
+    static String warpSpecializedKernel(String what, NaProblem p, DType dtype) {
+        return "na_bwd_" + what + "_ws_" + dtype.kernelSuffix() + "_d" + p.headDim();
+    }
+
+    /**
+     * Dynamic shared memory of the warp-specialized dq kernel ({@code bwd_ws::DqConfig::SMEM}): 1
+     * KiB of alignment slack, the K and V stages, dO and Q (padded rows) of the query box, the
+     * query rows' table, the key tile's table, the stages' mbarriers.
+     */
+    static int warpSpecializedDqSharedBytes(NaProblem p, DType dtype) {
+        int d = p.headDim();
+        return 1024
+                + (2 * WS_STAGES * TILE * d
+                                + WS_ROWS * d
+                                + WS_ROWS * TensorCoreKernel.paddedRow(d, dtype))
+                        * dtype.bytes()
+                + WS_ROWS * ROW_INTS * 4
+                + 2 * TILE * 4
+                + 2 * WS_STAGES * 8;
     }
 
     /**
@@ -177,9 +210,9 @@ final class BackwardLaunch {
     static int warpSpecializedDkdvSharedBytes(NaProblem p, DType dtype) {
         int d = p.headDim();
         return 1024
-                + (2 * WS_KEYS * d + 2 * WS_STAGES * TILE * d) * dtype.bytes()
+                + (2 * WS_ROWS * d + 2 * WS_STAGES * TILE * d) * dtype.bytes()
                 + 2 * WS_STAGES * TILE * 4
-                + WS_KEYS * ROW_INTS * 4
+                + WS_ROWS * ROW_INTS * 4
                 + 2 * TILE * 4
                 + 2 * WS_STAGES * 8;
     }
@@ -320,15 +353,34 @@ final class BackwardLaunch {
                         .set(Slot.D_RPB, rpbAtomics || rpbSlices ? accumulator : 0);
         if (tensorCores) {
             boolean warpSpecialized =
-                    !fusesDq(p, deterministic)
-                            && warpSpecializedDkdv(p, dtype, module.computeCapability());
+                    warpSpecialized(p, dtype, deterministic, module.computeCapability());
             TilePlan plan = keyPlan(p, warpSpecialized);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * tileBytes(p, dtype); // K, V and two stages of Q and dO
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
-            if (!fusesDq(p, deterministic)) {
+            if (warpSpecialized) {
+                TilePlan dq = dqPlan(p, true);
+                launch(
+                        warpSpecializedKernel("dq", p, dtype),
+                        new int[] {
+                            FusedNeighborhoodAttention.gridSize("tiles", dq.gridX()),
+                            p.heads(),
+                            p.batch()
+                        },
+                        WS_THREADS,
+                        warpSpecializedDqSharedBytes(p, dtype),
+                        dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
+                        dq);
+                launch(
+                        warpSpecializedKernel("dkdv", p, dtype),
+                        kvGrid,
+                        WS_THREADS,
+                        warpSpecializedDkdvSharedBytes(p, dtype),
+                        params,
+                        plan);
+            } else if (!fusesDq(p, deterministic)) {
                 TilePlan dq = dqPlan(p);
                 launch(
                         dqKernel(p, dtype),
@@ -337,21 +389,11 @@ final class BackwardLaunch {
                             p.heads(),
                             p.batch()
                         },
+                        128,
                         dqSharedBytes(p, dtype, deterministic),
                         dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
                         dq);
-                if (warpSpecialized) {
-                    module.launch(
-                            warpSpecializedDkdvKernel(p, dtype),
-                            kvGrid,
-                            384,
-                            warpSpecializedDkdvSharedBytes(p, dtype),
-                            stream,
-                            params.arguments(),
-                            describe(() -> "warp-specialized dk/dv " + plan));
-                } else {
-                    launch(dkdvKernel(p, dtype), kvGrid, shared + DKDV_TABLE_BYTES, params, plan);
-                }
+                launch(dkdvKernel(p, dtype), kvGrid, 128, shared + DKDV_TABLE_BYTES, params, plan);
             } else {
                 long elements = rows * p.headDim();
                 memsetZero(accumulator, elements, "dq accumulator");
@@ -359,6 +401,7 @@ final class BackwardLaunch {
                 launch(
                         "na_bwd_dkdv_dq_tc_" + suffix,
                         kvGrid,
+                        128,
                         shared + DKDV_TABLE_BYTES + sharedDs,
                         base().set(Slot.DELTA, delta)
                                 .set(Slot.D_Q, accumulator)
@@ -479,10 +522,22 @@ final class BackwardLaunch {
                 describe(() -> "scalar"));
     }
 
-    /** Launches a tensor-core kernel of 4 warps. */
-    private void launch(String kernel, int[] grid, int shared, KernelParams params, TilePlan plan) {
+    /** Launches a tensor-core kernel of {@code threads} threads per CTA. */
+    private void launch(
+            String kernel,
+            int[] grid,
+            int threads,
+            int shared,
+            KernelParams params,
+            TilePlan plan) {
         module.launch(
-                kernel, grid, 128, shared, stream, params.arguments(), describe(plan::toString));
+                kernel,
+                grid,
+                threads,
+                shared,
+                stream,
+                params.arguments(),
+                describe(() -> kernel + " " + plan));
     }
 
     private Supplier<String> describe(Supplier<String> variant) {

@@ -239,14 +239,14 @@ public final class FusedNeighborhoodAttention {
                         ? TensorCoreKernel.choose(problem, dtype, computeCapability).toString()
                         : "na_fwd_simple_" + dtype.kernelSuffix();
         boolean warpSpecialized =
-                !BackwardLaunch.fusesDq(problem, false)
-                        && BackwardLaunch.warpSpecializedDkdv(problem, dtype, computeCapability);
+                BackwardLaunch.warpSpecialized(problem, dtype, false, computeCapability);
         String backward =
                 BackwardLaunch.tensorCoreCandidate(problem)
-                        ? "tensor cores dq "
-                                + BackwardLaunch.dqPlan(problem)
+                        ? "tensor cores"
+                                + (warpSpecialized ? " (warp-specialized)" : "")
+                                + " dq "
+                                + BackwardLaunch.dqPlan(problem, warpSpecialized)
                                 + ", dk/dv "
-                                + (warpSpecialized ? "warp-specialized " : "")
                                 + BackwardLaunch.keyPlan(problem, warpSpecialized)
                         : "scalar";
         return "forward " + forward + "; backward " + backward;

@@ -209,13 +209,19 @@ class BackwardPlanTest {
                 NaProblem p = problem(128, false, 0, 7, 7);
                 for (String kernel :
                         List.of(
-                                BackwardLaunch.warpSpecializedDkdvKernel(p, dtype),
+                                BackwardLaunch.warpSpecializedKernel("dq", p, dtype),
+                                BackwardLaunch.warpSpecializedKernel("dkdv", p, dtype),
                                 TensorCoreKernel.choose(p, dtype, 90).name())) {
                     assertTrue(kernel.contains("_ws_"), kernel);
                     assertTrue(symbols.contains(kernel + "\0"), kernel);
                 }
-                int bytes = BackwardLaunch.warpSpecializedDkdvSharedBytes(p, dtype);
-                assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + ": " + bytes);
+                for (int bytes :
+                        new int[] {
+                            BackwardLaunch.warpSpecializedDqSharedBytes(p, dtype),
+                            BackwardLaunch.warpSpecializedDkdvSharedBytes(p, dtype)
+                        }) {
+                    assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + ": " + bytes);
+                }
             }
         }
     }

@@ -176,9 +176,9 @@ class FusedBackwardGpuTest {
     }
 
     /**
-     * The warp-specialized Hopper kernels (forward and dk/dv; skipped on other GPUs) on every
+     * The warp-specialized Hopper kernels (forward, dq and dk/dv; skipped on other GPUs) on every
      * explicit case at head dim 128 in fp16 and bf16, both modes (cases with rpb or additional
-     * tokens take the mma.sync dk/dv kernel), and on random problems of every rank.
+     * tokens take the mma.sync backward), and on random problems of every rank.
      */
     @Test
     void warpSpecializedKernels() {
