@@ -1,18 +1,17 @@
 // The warp-specialized Hopper backward kernels (sm_90a; fp16/bf16, head dim 128, no rpb): the
 // tiles, masks and gradients of bwd_dq_tc and bwd_dkdv_tc, fed the way FlashAttention-3 feeds
-// Hopper's tensor cores (na_forward_ws.cuh does the same for the forward). Both run a CTA of three
-// warpgroups: warpgroup 0 the producer, which copies the tiles walked (cp.async, 128-byte swizzle)
-// into one of STAGES stages once the consumers have released it ("empty" mbarriers) and marks it
-// loaded ("full": completes when the copies of all 128 producer threads have landed); warpgroups
-// 1 and 2 the consumers, 64 rows each of the CTA's box of 128, on wgmma.
+// Hopper's tensor cores (na_forward_ws.cuh does the same for the forward). Both run a CTA of a
+// producer and CW consumer warpgroups (wg::Team): the producer copies the tiles walked (cp.async,
+// 128-byte swizzle) into one of STAGES stages once the consumers have released it ("empty"
+// mbarriers) and marks it loaded ("full": completes when the copies of all 128 producer threads
+// have landed); the consumers, 64 rows each of the CTA's box of BK = 64 CW, run on wgmma.
 //
-// bwd_dq_ws: a box of 128 queries (p.tq) walks the 64-key tiles (p.tkv) of its windows. Each
+// bwd_dq_ws: a box of BK queries (p.tq) walks the 64-key tiles (p.tkv) of its windows. Each
 // consumer keeps its rows' Q in registers and dO in shared memory: S = Q K^T and dP = dO V^T by
 // wgmma, dS as in bwd_dq_tc (dq_row_half), dQ += dS K by wgmma with dS from registers.
 //
-// bwd_dkdv_ws: a CTA owns a box of BK = 128 keys of one kv head (p.tq; two consumer
-// warpgroups of 64 keys each) and walks the 64-query tiles (p.tkv) of its inverse windows for every
-// query head of the group; the producer copies each query tile's Q and dO rows and LSE and delta.
+// bwd_dkdv_ws: a CTA owns a box of BK keys of one kv head (p.tq) and walks the 64-query tiles
+// (p.tkv) of its inverse windows for every query head of the group; the producer copies each query tile's Q and dO rows and LSE and delta.
 // Each consumer keeps its keys' K and V in shared memory and its
 // dK and dV in registers: S^T = K Q^T and dP^T = V dO^T by wgmma with both operands in shared
 // memory, P^T and dS^T as in bwd_dkdv_tc (probs_and_grads), then dV += P^T dO and dK += dS^T Q by
@@ -22,18 +21,22 @@
 #include "na_wgmma.cuh"
 
 namespace bwd_ws {
-constexpr int BK = 128;            // keys per CTA: two consumer warpgroups of 64
-constexpr int BQ = bwd_tc::BT;     // queries per tile
-constexpr int THREADS = 384;       // producer warpgroup + two consumer warpgroups
-constexpr int STAGES = 3;          // of either kernel
-constexpr int PRODUCER_REGS = 56;  // setmaxnreg budgets, as the forward's
-constexpr int CONSUMER_REGS = 224;
+constexpr int BQ = bwd_tc::BT;  // keys (dq) or queries (dk/dv) per tile walked
+
+// Rows of the CTA's box, stages (of either kernel: three at one CTA per SM, two at two).
+template <int CW>
+struct Shape {
+    static constexpr int BK = wg::Team<CW>::ROWS;
+    static constexpr int STAGES = CW == 2 ? 3 : 2;
+};
 
 // bwd_dq_ws: 1 KiB of alignment slack, the K and V stages, Q (padded rows, for ldmatrix) and dO
 // (swizzled) of the query box, its row table, the key tile's table, the mbarriers. Java mirrors
 // it (BackwardLaunch).
-template <typename T, int D>
-struct DqConfig {
+template <typename T, int D, int CW>
+struct DqConfig : Shape<CW> {
+    using Shape<CW>::BK;
+    using Shape<CW>::STAGES;
     static_assert(D == 128, "head dim 128");
     static constexpr int KVTILE = BQ * D;    // elements of one swizzled K or V stage (64 keys)
     static constexpr int LDQ = lds<T, D>;
@@ -41,8 +44,10 @@ struct DqConfig {
                                 2 * BQ * 4 + 2 * STAGES * 8;
 };
 
-template <typename T, int D>
-struct Config {
+template <typename T, int D, int CW>
+struct Config : Shape<CW> {
+    using Shape<CW>::BK;
+    using Shape<CW>::STAGES;
     static_assert(D == 128, "head dim 128");
     static constexpr int KTILE = BK * D;  // elements of the swizzled K or V box
     static constexpr int QTILE = BQ * D;  // elements of one swizzled Q or dO stage
@@ -53,11 +58,13 @@ struct Config {
 };
 }  // namespace bwd_ws
 
-template <typename T, int D>
+template <typename T, int D, int CW>
 __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
 #if NA_HAS_WGMMA
     using namespace bwd_ws;
-    using C = Config<T, D>;
+    using C = Config<T, D, CW>;
+    using Team = wg::Team<CW>;
+    constexpr int BK = C::BK, STAGES = C::STAGES;
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);  // swizzled tiles: 1 KiB aligned
     T* sK = reinterpret_cast<T*>(base);  // [BK x D swizzled]
@@ -77,11 +84,11 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     const int N = p.L[0] * p.L[1] * p.L[2];
     int g[3], lg[3], k0[3], k1[3], qs[3], nq[3];
     if (!cta_tiles<true>(p, g, lg, k0, k1, qs, nq)) return;
-    fill_row_windows<true, BK, THREADS>(sRow, p, k0, k1, lg, g, tid);
-    fill_tile_table<BQ, THREADS>(sQc, sQoff, p, tid);
+    fill_row_windows<true, BK, Team::THREADS>(sRow, p, k0, k1, lg, g, tid);
+    fill_tile_table<BQ, Team::THREADS>(sQc, sQoff, p, tid);
     if (tid < STAGES) {
         wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, 8);
+        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
     }
     __syncthreads();  // tables and barriers visible to all
 
@@ -96,7 +103,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         return hk * group + hj;
     };
     if (warp < 4) {  // the producer
-        wg::release_registers<PRODUCER_REGS>();
+        wg::release_registers<Team::PRODUCER_REGS>();
         for (int j = 0; j < nTiles; ++j) {
             const int stage = j % STAGES;
             if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
@@ -111,15 +118,15 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         return;
     }
 
-    // The consumers: warp w of 4..11 owns key rows 16 (w - 4) .. of the box.
-    wg::claim_registers<CONSUMER_REGS>();
+    // The consumers: warp w of 4 .. owns key rows 16 (w - 4) .. of the box.
+    wg::claim_registers<Team::CONSUMER_REGS>();
     auto kok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
     auto krow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.Hkv + hk; };
-    load_rows<T, D, BK, 256, wg::SwizzledRows<BK>, 128>({sK, sV}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
+    load_rows<T, D, BK, Team::CONSUMER_THREADS, wg::SwizzledRows<BK>, 128>({sK, sV}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
                                                        0, D, kok, krow);
     cp_async_commit();
     cp_async_wait<0>();
-    wg::named_barrier(1, 256);
+    wg::named_barrier(1, Team::CONSUMER_THREADS);
     wg::fence_proxy_async();  // K and V, written by cp.async, visible to wgmma
 
     const int wrow = (warp - 4) * 16;
@@ -193,11 +200,13 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
 #endif
 }
 
-template <typename T, int D>
+template <typename T, int D, int CW>
 __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
 #if NA_HAS_WGMMA
     using namespace bwd_ws;
-    using C = DqConfig<T, D>;
+    using C = DqConfig<T, D, CW>;
+    using Team = wg::Team<CW>;
+    constexpr int BK = C::BK, STAGES = C::STAGES;
     extern __shared__ __align__(128) unsigned char smem[];
     unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);  // swizzled tiles: 1 KiB aligned
     T* sK = reinterpret_cast<T*>(base);  // [STAGES][BQ x D swizzled]
@@ -215,18 +224,18 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
     const int N = p.L[0] * p.L[1] * p.L[2];
     int g[3], lg[3], q0[3], q1[3], kvs[3], nkv[3];
     if (!cta_tiles<false>(p, g, lg, q0, q1, kvs, nkv)) return;
-    fill_row_windows<false, BK, THREADS>(sRow, p, q0, q1, lg, g, tid);
-    fill_tile_table<BQ, THREADS>(sKc, sKoff, p, tid);
+    fill_row_windows<false, BK, Team::THREADS>(sRow, p, q0, q1, lg, g, tid);
+    fill_tile_table<BQ, Team::THREADS>(sKc, sKoff, p, tid);
     if (tid < STAGES) {
         wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, 8);
+        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
     }
     __syncthreads();  // tables and barriers visible to all
 
     const int nTiles = nkv[0] * nkv[1] * nkv[2];
     const TileGrid grid(nkv);
     if (warp < 4) {  // the producer
-        wg::release_registers<PRODUCER_REGS>();
+        wg::release_registers<Team::PRODUCER_REGS>();
         for (int j = 0; j < nTiles; ++j) {
             const int stage = j % STAGES;
             if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
@@ -240,15 +249,15 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
         return;
     }
 
-    // The consumers: warp w of 4..11 owns query rows 16 (w - 4) .. of the box.
-    wg::claim_registers<CONSUMER_REGS>();
+    // The consumers: warp w of 4 .. owns query rows 16 (w - 4) .. of the box.
+    wg::claim_registers<Team::CONSUMER_REGS>();
     auto qok = [&](int r) { return sRow[r * ROW_INTS + 6] >= 0; };
     auto qrow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.H + h; };
-    load_rows<T, D, BK, 256, PaddedRows<T, D>, 128>({sQ}, {static_cast<const T*>(p.q)}, 0, D, qok, qrow);
-    load_rows<T, D, BK, 256, wg::SwizzledRows<BK>, 128>({sO}, {static_cast<const T*>(p.dout)}, 0, D, qok, qrow);
+    load_rows<T, D, BK, Team::CONSUMER_THREADS, PaddedRows<T, D>, 128>({sQ}, {static_cast<const T*>(p.q)}, 0, D, qok, qrow);
+    load_rows<T, D, BK, Team::CONSUMER_THREADS, wg::SwizzledRows<BK>, 128>({sO}, {static_cast<const T*>(p.dout)}, 0, D, qok, qrow);
     cp_async_commit();
     cp_async_wait<0>();
-    wg::named_barrier(1, 256);
+    wg::named_barrier(1, Team::CONSUMER_THREADS);
     wg::fence_proxy_async();  // dO, written by cp.async, visible to wgmma
 
     const int wrow = (warp - 4) * 16;

@@ -2,31 +2,28 @@
 // forward's query tiles, key/value tiles, masks and online softmax (fwd_tc), reorganized the way
 // FlashAttention-3 feeds Hopper's tensor cores.
 //
-// A CTA of three warpgroups computes one tile of BM = 128 queries. Warpgroup 0 is the producer: it
-// walks the key/value tiles and copies each (cp.async, 128-byte swizzle) into one of STAGES
-// shared-memory stages as soon as the consumers have released it; an mbarrier per stage ("full")
-// completes when the copies of all 128 producer threads have landed. Warpgroups 1 and 2 are the
-// consumers, 64 query rows each: S = Q K^T by wgmma (Q in registers, K by descriptor), the masks
-// and online softmax of fwd_tc on the accumulators (per warp the mma.sync layout), O += P V by
-// wgmma (P in registers), then the stage is released ("empty", one arrival per consumer warp).
-// The consumers never meet at a barrier inside the loop and issue no loads, so one warpgroup's
-// softmax overlaps the other's products and the copies run ahead by STAGES - 1 tiles. The producer
-// gives registers up (setmaxnreg) for the consumers' accumulators.
+// A CTA (wg::Team: a producer and CW consumer warpgroups) computes one tile of BM = 64 CW queries.
+// The producer walks the key/value tiles and copies each (cp.async, 128-byte swizzle) into one of
+// STAGES shared-memory stages as soon as the consumers have released it; an mbarrier per stage
+// ("full") completes when the copies of all 128 producer threads have landed. Each consumer owns
+// 64 query rows: S = Q K^T by wgmma (Q in registers, K by descriptor), the masks and online
+// softmax of fwd_tc on the accumulators (per warp the mma.sync layout), O += P V by wgmma (P in
+// registers), then the stage is released ("empty", one arrival per consumer warp). The consumers
+// never meet at a barrier inside the loop and issue no loads, so one warpgroup's softmax overlaps
+// another's products (of its CTA or, at CW = 1, of the SM's other CTA) and the copies run ahead by
+// STAGES - 1 tiles. The producer gives registers up (setmaxnreg) for the consumers' accumulators.
 #pragma once
 #include "na_forward_tc.cuh"
 #include "na_wgmma.cuh"
 
 namespace fwd_ws {
-constexpr int BM = 128;             // queries per CTA: two consumer warpgroups of 64 rows
-constexpr int THREADS = 384;        // producer warpgroup + two consumer warpgroups
-constexpr int PRODUCER_REGS = 56;   // setmaxnreg budgets: 56 * 128 + 224 * 256 <= 64 K registers (ptxas:
-constexpr int CONSUMER_REGS = 224;  // no spills, where 40 or 24 for the producer spill its loop)
-
-template <typename T, int D>
+// CW consumer warpgroups (wg::Team): BM = 64 CW queries per CTA.
+template <typename T, int D, int CW>
 struct Config {
     static_assert(D == 128, "head dim 128 (at 64 the mma.sync forward measured faster)");
+    static constexpr int BM = wg::Team<CW>::ROWS;
     static constexpr int BN = fwd_tc::BN;
-    static constexpr int STAGES = 4;
+    static constexpr int STAGES = CW == 2 ? 4 : 2;  // two CTAs per SM at CW = 1
     static constexpr int TILE = BN * D;              // elements of one swizzled K or V stage
     static constexpr int LDQ = lds<T, D>;            // padded Q rows (ldmatrix into registers)
     // Java mirrors this in TensorCoreKernel.sharedBytes: 1 KiB of alignment slack, the K and V
@@ -36,11 +33,12 @@ struct Config {
 };
 }  // namespace fwd_ws
 
-template <typename T, int D>
+template <typename T, int D, int CW>
 __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
 #if NA_HAS_WGMMA
-    using C = fwd_ws::Config<T, D>;
-    constexpr int BM = fwd_ws::BM, BN = C::BN, STAGES = C::STAGES;
+    using C = fwd_ws::Config<T, D, CW>;
+    using Team = wg::Team<CW>;
+    constexpr int BM = C::BM, BN = C::BN, STAGES = C::STAGES;
     extern __shared__ __align__(128) unsigned char smem[];
     // Swizzled tiles start on a 1 KiB boundary.
     unsigned char* base = smem + ((1024 - (smem_addr(smem) & 1023)) & 1023);
@@ -56,18 +54,18 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     fwd_tc::QueryTile t;
     if (!t.init(p)) return;
-    fwd_tc::fill_query_rows<BM, fwd_ws::THREADS>(sRow, p, t, tid);
-    fill_tile_table<BN, fwd_ws::THREADS>(sKc, sKoff, p, tid);
+    fwd_tc::fill_query_rows<BM, Team::THREADS>(sRow, p, t, tid);
+    fill_tile_table<BN, Team::THREADS>(sKc, sKoff, p, tid);
     if (tid < STAGES) {
         wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, 8);
+        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
     }
     __syncthreads();  // tables and barriers visible to all
 
     const TileGrid grid(t.nkv);
     const int nTiles = t.count(p);
     if (warp < 4) {  // the producer
-        wg::release_registers<fwd_ws::PRODUCER_REGS>();
+        wg::release_registers<Team::PRODUCER_REGS>();
         const fwd_tc::KeySource src(p);
         for (int j = 0; j < nTiles; ++j) {
             const int stage = j % STAGES;
@@ -80,13 +78,13 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
         return;
     }
 
-    // The consumers: warp w of 4..11 owns query rows 16 (w - 4) ..
-    wg::claim_registers<fwd_ws::CONSUMER_REGS>();
+    // The consumers: warp w of 4 .. owns query rows 16 (w - 4) ..
+    wg::claim_registers<Team::CONSUMER_REGS>();
     const int wrow = (warp - 4) * 16;
-    fwd_tc::load_query_tile<T, D, BM, 256, 128>(p, sQ, sRow);
+    fwd_tc::load_query_tile<T, D, BM, Team::CONSUMER_THREADS, 128>(p, sQ, sRow);
     cp_async_commit();
     cp_async_wait<0>();
-    wg::named_barrier(1, 256);
+    wg::named_barrier(1, Team::CONSUMER_THREADS);
     uint32_t qreg[D / 16][4];
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk)

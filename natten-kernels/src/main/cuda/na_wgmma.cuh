@@ -208,6 +208,22 @@ __device__ __forceinline__ void claim_registers() {
 #endif
 }
 
+// The warps of a warp-specialized CTA: warpgroup 0 the producer, warpgroups 1 .. CW the
+// consumers, 64 rows each of the CTA's ROWS. CW = 2: one CTA per SM (setmaxnreg budgets
+// 56 * 128 + 224 * 256 <= 64 K registers); CW = 1: two (2 * 128 * (48 + 208) = 64 K). ptxas:
+// no spills at these budgets, where 40 or 24 for the producer spill its loop at CW = 2.
+template <int CW>
+struct Team {
+    static_assert(CW == 1 || CW == 2, "one or two consumer warpgroups");
+    static constexpr int ROWS = 64 * CW;
+    static constexpr int THREADS = 128 * (1 + CW);
+    static constexpr int CONSUMER_THREADS = 128 * CW;
+    static constexpr int CONSUMER_WARPS = 4 * CW;
+    static constexpr int CTAS_PER_SM = CW == 2 ? 1 : 2;
+    static constexpr int PRODUCER_REGS = CW == 2 ? 56 : 48;
+    static constexpr int CONSUMER_REGS = CW == 2 ? 224 : 208;
+};
+
 // Barrier `id` (1..15; 0 is __syncthreads) among `threads` threads.
 __device__ __forceinline__ void named_barrier(int id, int threads) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");

@@ -44,14 +44,16 @@ NA_FWD_TC_M1(__nv_bfloat16, bf16)
 NA_FWD_TC_M2(__nv_bfloat16, bf16)
 NA_FWD_TC_M1(float, f32)
 
-// The warp-specialized Hopper forward (na_forward_ws.cuh): compiled in the sm_90a pass only; the
-// other passes keep an empty kernel of the same name, which the Java side never launches there.
-#define NA_FWD_WS(T, TN, D) \
-    extern "C" __global__ void __launch_bounds__(fwd_ws::THREADS, 1) na_fwd_ws_##TN##_d##D(const NaParams p) { \
-        fwd_ws_kernel<T, D>(p);                                                                            \
-    }
-NA_FWD_WS(__half, f16, 128)
-NA_FWD_WS(__nv_bfloat16, bf16, 128)
+// The warp-specialized Hopper forward (na_forward_ws.cuh), boxes of R = 64 CW rows (wg::Team):
+// compiled in the sm_90a pass only; the other passes keep an empty kernel of the same name, which
+// the Java side never launches there.
+#define NA_WS_BOUNDS(CW) __launch_bounds__(wg::Team<CW>::THREADS, wg::Team<CW>::CTAS_PER_SM)
+#define NA_FWD_WS(T, TN, D, CW, R) \
+    extern "C" __global__ void NA_WS_BOUNDS(CW) na_fwd_ws_##TN##_d##D##_r##R(const NaParams p) { fwd_ws_kernel<T, D, CW>(p); }
+NA_FWD_WS(__half, f16, 128, 1, 64)
+NA_FWD_WS(__half, f16, 128, 2, 128)
+NA_FWD_WS(__nv_bfloat16, bf16, 128, 1, 64)
+NA_FWD_WS(__nv_bfloat16, bf16, 128, 2, 128)
 
 #define NA_BWD_SIMPLE(T, TN)                                                                                \
     extern "C" __global__ void __launch_bounds__(128) na_bwd_delta_##TN(const NaParams p) { bwd_delta<T>(p); }   \
@@ -110,15 +112,17 @@ NA_BWD_TC(float, f32, 128)
 
 // The warp-specialized Hopper dq and dk/dv kernels (na_backward_ws.cuh): sm_90a only, as the
 // forward's.
-#define NA_BWD_WS(T, TN, D)                                                                                    \
-    extern "C" __global__ void __launch_bounds__(bwd_ws::THREADS, 1) na_bwd_dq_ws_##TN##_d##D(const NaParams p) {   \
-        bwd_dq_ws<T, D>(p);                                                                                         \
-    }                                                                                                               \
-    extern "C" __global__ void __launch_bounds__(bwd_ws::THREADS, 1) na_bwd_dkdv_ws_##TN##_d##D(const NaParams p) { \
-        bwd_dkdv_ws<T, D>(p);                                                                                       \
+#define NA_BWD_WS(T, TN, D, CW, R)                                                                       \
+    extern "C" __global__ void NA_WS_BOUNDS(CW) na_bwd_dq_ws_##TN##_d##D##_r##R(const NaParams p) {     \
+        bwd_dq_ws<T, D, CW>(p);                                                                          \
+    }                                                                                                    \
+    extern "C" __global__ void NA_WS_BOUNDS(CW) na_bwd_dkdv_ws_##TN##_d##D##_r##R(const NaParams p) {   \
+        bwd_dkdv_ws<T, D, CW>(p);                                                                        \
     }
-NA_BWD_WS(__half, f16, 128)
-NA_BWD_WS(__nv_bfloat16, bf16, 128)
+NA_BWD_WS(__half, f16, 128, 1, 64)
+NA_BWD_WS(__half, f16, 128, 2, 128)
+NA_BWD_WS(__nv_bfloat16, bf16, 128, 1, 64)
+NA_BWD_WS(__nv_bfloat16, bf16, 128, 2, 128)
 
 #define NA_BWD_DRPB_REDUCE(T, TN)                                                                         \
     extern "C" __global__ void __launch_bounds__(128)                                                     \

@@ -16,18 +16,6 @@ final class BackwardLaunch {
     private static final int TILE = 64;
 
     /**
-     * Rows per CTA of the warp-specialized kernels ({@code bwd_ws::BK}): queries of the dq kernel,
-     * keys of the dk/dv kernel.
-     */
-    private static final int WS_ROWS = 128;
-
-    /** Stages of the warp-specialized kernels ({@code bwd_ws::STAGES}). */
-    private static final int WS_STAGES = 3;
-
-    /** Threads per CTA of the warp-specialized kernels: three warpgroups. */
-    private static final int WS_THREADS = 384;
-
-    /**
      * Ints per row of the kernels' row tables: window bounds and token ({@code ROW_INTS},
      * na_tiles.cuh).
      */
@@ -144,25 +132,16 @@ final class BackwardLaunch {
      * since it walks the same tiles.
      */
     static TilePlan dqPlan(NaProblem p) {
-        return dqPlan(p, false);
+        return TilePlan.choose(p, TILE, TILE);
     }
 
     /**
-     * The tile plan of a tensor-core dq kernel: query boxes of 128 for the warp-specialized one,
-     * else 64; 64-key tiles.
+     * The tile plan of the mma.sync dk/dv kernels (with or without dq fused): boxes of the plan's
+     * query-tile shape over the keys walk the query tiles of their inverse windows, whose halo can
+     * favour other shapes than the forward's (docs/perf.md, "Tile plans for the backward").
      */
-    static TilePlan dqPlan(NaProblem p, boolean warpSpecialized) {
-        return TilePlan.choose(p, warpSpecialized ? WS_ROWS : TILE, TILE);
-    }
-
-    /**
-     * The tile plan of the tensor-core dk/dv kernels (with or without dq fused; boxes of 128 keys
-     * for the warp-specialized one, else 64): boxes of the plan's query-tile shape over the keys
-     * walk the 64-query tiles of their inverse windows, whose halo can favour other shapes than the
-     * forward's (docs/perf.md, "Tile plans for the backward").
-     */
-    static TilePlan keyPlan(NaProblem p, boolean warpSpecialized) {
-        return TilePlan.chooseInverse(p, warpSpecialized ? WS_ROWS : TILE, TILE);
+    static TilePlan keyPlan(NaProblem p) {
+        return TilePlan.chooseInverse(p, TILE, TILE);
     }
 
     /**
@@ -178,43 +157,6 @@ final class BackwardLaunch {
                 && tensorCoreCandidate(p)
                 && !p.hasRpb()
                 && !fusesDq(p, deterministic);
-    }
-
-    /** The C name of a warp-specialized kernel: {@code what} is {@code dq} or {@code dkdv}. */
-    static String warpSpecializedKernel(String what, NaProblem p, DType dtype) {
-        return "na_bwd_" + what + "_ws_" + dtype.kernelSuffix() + "_d" + p.headDim();
-    }
-
-    /**
-     * Dynamic shared memory of the warp-specialized dq kernel ({@code bwd_ws::DqConfig::SMEM}): 1
-     * KiB of alignment slack, the K and V stages, dO and Q (padded rows) of the query box, the
-     * query rows' table, the key tile's table, the stages' mbarriers.
-     */
-    static int warpSpecializedDqSharedBytes(NaProblem p, DType dtype) {
-        int d = p.headDim();
-        return 1024
-                + (2 * WS_STAGES * TILE * d
-                                + WS_ROWS * d
-                                + WS_ROWS * TensorCoreKernel.paddedRow(d, dtype))
-                        * dtype.bytes()
-                + WS_ROWS * ROW_INTS * 4
-                + 2 * TILE * 4
-                + 2 * WS_STAGES * 8;
-    }
-
-    /**
-     * Dynamic shared memory of the warp-specialized dk/dv kernel ({@code bwd_ws::Config::SMEM}): 1
-     * KiB of alignment slack, K and V of the key box, the Q and dO stages with their LSE and delta,
-     * the key rows' table, the query tile's table, the stages' mbarriers.
-     */
-    static int warpSpecializedDkdvSharedBytes(NaProblem p, DType dtype) {
-        int d = p.headDim();
-        return 1024
-                + (2 * WS_ROWS * d + 2 * WS_STAGES * TILE * d) * dtype.bytes()
-                + 2 * WS_STAGES * TILE * 4
-                + WS_ROWS * ROW_INTS * 4
-                + 2 * TILE * 4
-                + 2 * WS_STAGES * 8;
     }
 
     /** Whether the problem takes the tensor-core kernels (given 16-byte aligned buffers). */
@@ -354,32 +296,29 @@ final class BackwardLaunch {
         if (tensorCores) {
             boolean warpSpecialized =
                     warpSpecialized(p, dtype, deterministic, module.computeCapability());
-            TilePlan plan = keyPlan(p, warpSpecialized);
+            WarpSpecializedBackward wsKeys =
+                    warpSpecialized ? WarpSpecializedBackward.dkdv(p, dtype) : null;
+            TilePlan plan = warpSpecialized ? wsKeys.plan() : keyPlan(p);
             params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts());
             int grid = FusedNeighborhoodAttention.gridSize("tiles", plan.gridX());
             String suffix = dtype.kernelSuffix() + "_d" + p.headDim();
             int shared = 6 * tileBytes(p, dtype); // K, V and two stages of Q and dO
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
             if (warpSpecialized) {
-                TilePlan dq = dqPlan(p, true);
+                WarpSpecializedBackward wsDq = WarpSpecializedBackward.dq(p, dtype);
+                TilePlan dq = wsDq.plan();
                 launch(
-                        warpSpecializedKernel("dq", p, dtype),
+                        wsDq.name(),
                         new int[] {
                             FusedNeighborhoodAttention.gridSize("tiles", dq.gridX()),
                             p.heads(),
                             p.batch()
                         },
-                        WS_THREADS,
-                        warpSpecializedDqSharedBytes(p, dtype),
+                        wsDq.threads(),
+                        wsDq.sharedBytes(),
                         dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
                         dq);
-                launch(
-                        warpSpecializedKernel("dkdv", p, dtype),
-                        kvGrid,
-                        WS_THREADS,
-                        warpSpecializedDkdvSharedBytes(p, dtype),
-                        params,
-                        plan);
+                launch(wsKeys.name(), kvGrid, wsKeys.threads(), wsKeys.sharedBytes(), params, plan);
             } else if (!fusesDq(p, deterministic)) {
                 TilePlan dq = dqPlan(p);
                 launch(

@@ -242,12 +242,14 @@ public final class FusedNeighborhoodAttention {
                 BackwardLaunch.warpSpecialized(problem, dtype, false, computeCapability);
         String backward =
                 BackwardLaunch.tensorCoreCandidate(problem)
-                        ? "tensor cores"
-                                + (warpSpecialized ? " (warp-specialized)" : "")
-                                + " dq "
-                                + BackwardLaunch.dqPlan(problem, warpSpecialized)
-                                + ", dk/dv "
-                                + BackwardLaunch.keyPlan(problem, warpSpecialized)
+                        ? warpSpecialized
+                                ? WarpSpecializedBackward.dq(problem, dtype)
+                                        + ", "
+                                        + WarpSpecializedBackward.dkdv(problem, dtype)
+                                : "tensor cores dq "
+                                        + BackwardLaunch.dqPlan(problem)
+                                        + ", dk/dv "
+                                        + BackwardLaunch.keyPlan(problem)
                         : "scalar";
         return "forward " + forward + "; backward " + backward;
     }

@@ -12,18 +12,19 @@ import ai.natten.core.NaProblem;
  *       1-row-block instance keeps one key/value stage instead of two, so that four CTAs fit an SM
  *       (the others keep two stages and double-buffer the key/value loads).
  *   <li>warp-specialized ({@code na_forward_ws.cuh}, Hopper: compute capability 9.0, fp16/bf16,
- *       head dim 128): 128-query tiles, a producer warpgroup copying key/value tiles into a
- *       pipeline of stages, two consumer warpgroups on warpgroup MMA (wgmma).
+ *       head dim 128): a producer warpgroup copying key/value tiles into a pipeline of stages and
+ *       one or two consumer warpgroups on warpgroup MMA (wgmma), 64 queries each: query tiles of 64
+ *       (two CTAs per SM) or 128 (one).
  * </ul>
  *
- * <p>Where the warp-specialized instance runs it is taken. Otherwise: larger query tiles reuse each
- * key/value tile for twice the queries (fewer shared-memory and L2 reads per product) but enlarge
- * the halo; the choice weighs the two plans' modelled work by the measured relative speed of the
- * mma.sync instances. The system property {@code natten.cuda.rowBlocks} (1 or 2) forces one where
- * both exist, for benchmarking; {@code natten.cuda.tensorCores=false} sends every problem to the
- * scalar kernels (forward and backward), to compare the two paths; {@code
- * natten.cuda.warpSpecialized} ({@code true} or {@code false}) forces the warp-specialized instance
- * where it runs, or forbids it.
+ * <p>Where the warp-specialized family runs it is taken, else mma.sync. Within a family, larger
+ * query tiles reuse each key/value tile for twice the queries (fewer shared-memory and L2 reads per
+ * product) but enlarge the halo; the choice weighs the two plans' modelled work by the measured
+ * relative speed of the family's instances. The system property {@code natten.cuda.rowBlocks} (1 or
+ * 2: 64 or 128 queries) forces the tile size where both exist, for benchmarking; {@code
+ * natten.cuda.tensorCores=false} sends every problem to the scalar kernels (forward and backward),
+ * to compare the two paths; {@code natten.cuda.warpSpecialized} ({@code true} or {@code false})
+ * forces the warp-specialized family where it runs, or forbids it.
  */
 final class TensorCoreKernel {
 
@@ -65,13 +66,32 @@ final class TensorCoreKernel {
         this.dtype = dtype;
         this.headDim = headDim;
         this.rowBlocks = rowBlocks;
-        this.kvStages = warpSpecialized ? WS_STAGES : kvStages(dtype, headDim, rowBlocks);
+        this.kvStages =
+                warpSpecialized
+                        ? warpSpecializedStages(rowBlocks)
+                        : kvStages(dtype, headDim, rowBlocks);
         this.plan = plan;
         this.warpSpecialized = warpSpecialized;
     }
 
-    /** Pipeline stages of the warp-specialized instance ({@code fwd_ws::Config::STAGES}). */
-    private static final int WS_STAGES = 4;
+    /**
+     * Pipeline stages of the warp-specialized instance of 64 or 128 queries ({@code
+     * fwd_ws::Config::STAGES}): two where two CTAs share an SM, else four.
+     */
+    private static int warpSpecializedStages(int rowBlocks) {
+        return rowBlocks == 2 ? 4 : 2;
+    }
+
+    /**
+     * Time per product of the warp-specialized kernels with boxes of 64 rows (one consumer
+     * warpgroup, two CTAs per SM) relative to those of 128 (two consumer warpgroups sharing each
+     * tile walked): the choice between the two weighs their plans' modelled work by it, here and in
+     * the backward ({@link WarpSpecializedBackward}). Measured on an H200 on the 1-D problem, where
+     * both do the same work (docs/perf.md): forward 6.39 against 5.60 ms, forward + backward 26.3
+     * against 23.4. With it the model picks the faster size on all four head-dim-128 problems of
+     * the benchmark set (64 rows on 2d-128-k31, 3d-16x48x80 and 3d-causal-t, 128 on 1-D).
+     */
+    static final double WS_SMALL_BOX_SPEED = 1.13;
 
     /**
      * Returns whether the warp-specialized instance exists for the problem on a device of the
@@ -109,9 +129,9 @@ final class TensorCoreKernel {
 
     /**
      * Returns the instance and plan for the problem (a head dim with an instance) on a device of
-     * the compute capability (10 * major + minor): the warp-specialized instance wherever it runs
-     * (measured faster than both mma.sync ones on every head-dim-128 problem of the benchmark set,
-     * docs/perf.md) unless a property forces or forbids an instance, else the mma.sync instance of
+     * the compute capability (10 * major + minor): the warp-specialized family wherever it runs
+     * (measured faster than mma.sync on every head-dim-128 problem of the benchmark set,
+     * docs/perf.md) unless a property forbids it, else mma.sync; within the family the instance of
      * the smaller modelled time.
      *
      * @throws IllegalStateException when {@code natten.cuda.warpSpecialized=true} asks for an
@@ -121,7 +141,7 @@ final class TensorCoreKernel {
         String ws = System.getProperty(WARP_SPECIALIZED);
         String forced = System.getProperty("natten.cuda.rowBlocks");
         boolean wsRuns = hasWarpSpecialized(problem.headDim(), dtype, computeCapability);
-        if ("true".equals(ws) || (ws == null && forced == null && wsRuns)) {
+        if ("true".equals(ws) || (ws == null && wsRuns)) {
             if (!wsRuns) {
                 throw new IllegalStateException(
                         WARP_SPECIALIZED
@@ -135,12 +155,15 @@ final class TensorCoreKernel {
                                 + computeCapability % 10
                                 + " (needs 9.0, fp16/bf16, head dim 128)");
             }
-            return new TensorCoreKernel(
-                    dtype,
-                    problem.headDim(),
-                    2,
-                    TilePlan.choose(problem, queryTile(2), KV_TILE),
-                    true);
+            TilePlan small = TilePlan.choose(problem, queryTile(1), KV_TILE);
+            TilePlan large = TilePlan.choose(problem, queryTile(2), KV_TILE);
+            boolean useLarge =
+                    forced == null
+                            ? large.cost() < small.cost() * WS_SMALL_BOX_SPEED
+                            : "2".equals(forced);
+            return useLarge
+                    ? new TensorCoreKernel(dtype, problem.headDim(), 2, large, true)
+                    : new TensorCoreKernel(dtype, problem.headDim(), 1, small, true);
         }
         TilePlan one = TilePlan.choose(problem, queryTile(1), KV_TILE);
         if ("1".equals(forced) || dtype == DType.FLOAT32) {
@@ -162,7 +185,12 @@ final class TensorCoreKernel {
     /** Returns the kernel's C name. */
     String name() {
         if (warpSpecialized) {
-            return "na_fwd_ws_" + dtype.kernelSuffix() + "_d" + headDim;
+            return "na_fwd_ws_"
+                    + dtype.kernelSuffix()
+                    + "_d"
+                    + headDim
+                    + "_r"
+                    + queryTile(rowBlocks);
         }
         return "na_fwd_tc_"
                 + dtype.kernelSuffix()
@@ -181,7 +209,7 @@ final class TensorCoreKernel {
 
     /** Returns the threads per block. */
     int threads() {
-        return warpSpecialized ? 384 : 32 * WARPS;
+        return warpSpecialized ? 128 * (1 + rowBlocks) : 32 * WARPS;
     }
 
     /** Returns the dynamic shared memory: Q, the K/V stages, row windows, key tables. */

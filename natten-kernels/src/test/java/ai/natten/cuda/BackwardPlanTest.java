@@ -207,20 +207,30 @@ class BackwardPlanTest {
             }
             if (dtype.bytes() == 2) { // the warp-specialized kernels (Hopper): head dim 128
                 NaProblem p = problem(128, false, 0, 7, 7);
-                for (String kernel :
-                        List.of(
-                                BackwardLaunch.warpSpecializedKernel("dq", p, dtype),
-                                BackwardLaunch.warpSpecializedKernel("dkdv", p, dtype),
-                                TensorCoreKernel.choose(p, dtype, 90).name())) {
-                    assertTrue(kernel.contains("_ws_"), kernel);
-                    assertTrue(symbols.contains(kernel + "\0"), kernel);
-                }
-                for (int bytes :
-                        new int[] {
-                            BackwardLaunch.warpSpecializedDqSharedBytes(p, dtype),
-                            BackwardLaunch.warpSpecializedDkdvSharedBytes(p, dtype)
-                        }) {
-                    assertTrue(bytes <= HOPPER_SHARED_LIMIT, dtype + ": " + bytes);
+                for (String rowBlocks : new String[] {"1", "2"}) {
+                    System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+                    try {
+                        WarpSpecializedBackward dq = WarpSpecializedBackward.dq(p, dtype);
+                        WarpSpecializedBackward dkdv = WarpSpecializedBackward.dkdv(p, dtype);
+                        TensorCoreKernel forward = TensorCoreKernel.choose(p, dtype, 90);
+                        for (String kernel : List.of(dq.name(), dkdv.name(), forward.name())) {
+                            assertTrue(kernel.contains("_ws_"), kernel);
+                            assertTrue(symbols.contains(kernel + "\0"), kernel);
+                        }
+                        for (int bytes :
+                                new int[] {
+                                    dq.sharedBytes(), dkdv.sharedBytes(), forward.sharedBytes()
+                                }) {
+                            // 64-row boxes: two CTAs per SM (228 KiB, 1 KiB reserved per CTA)
+                            int limit =
+                                    "1".equals(rowBlocks)
+                                            ? 228 * 1024 / 2 - 1024
+                                            : HOPPER_SHARED_LIMIT;
+                            assertTrue(bytes <= limit, dtype + " " + rowBlocks + ": " + bytes);
+                        }
+                    } finally {
+                        System.clearProperty("natten.cuda.rowBlocks");
+                    }
                 }
             }
         }

@@ -176,15 +176,26 @@ class FusedBackwardGpuTest {
     }
 
     /**
-     * The warp-specialized Hopper kernels (forward, dq and dk/dv; skipped on other GPUs) on every
-     * explicit case at head dim 128 in fp16 and bf16, both modes (cases with rpb or additional
-     * tokens take the mma.sync backward), and on random problems of every rank.
+     * The warp-specialized Hopper kernels (forward, dq and dk/dv; boxes of 64 and 128 rows; skipped
+     * on other GPUs) on every explicit case at head dim 128 in fp16 and bf16, both modes (cases
+     * with rpb or additional tokens take the mma.sync backward), and on random problems of every
+     * rank.
      */
-    @Test
-    void warpSpecializedKernels() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
+    void warpSpecializedKernels(String rowBlocks) {
         Assumptions.assumeTrue(
                 CudaDriver.module(0).computeCapability() == 90,
                 "the warp-specialized kernels need compute capability 9.0");
+        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+        try {
+            checkWarpSpecialized();
+        } finally {
+            System.clearProperty("natten.cuda.rowBlocks");
+        }
+    }
+
+    private void checkWarpSpecialized() {
         int trial = 0;
         for (GpuCase c : explicitCases().toList()) {
             DType dtype = trial++ % 2 == 0 ? DType.BFLOAT16 : DType.FLOAT16;

@@ -189,6 +189,7 @@ class FusedForwardGpuTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
     void everyTensorCoreInstance(String rowBlocks) {
         System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+        System.setProperty("natten.cuda.warpSpecialized", "false"); // mma.sync
         try {
             for (int trial = 0; trial < 9; trial++) {
                 NaProblem p = RandomProblems.next(random, 1 + trial % 3, 2000, true, true);
@@ -202,21 +203,24 @@ class FusedForwardGpuTest {
             }
         } finally {
             System.clearProperty("natten.cuda.rowBlocks");
+            System.clearProperty("natten.cuda.warpSpecialized");
         }
     }
 
     /**
-     * The warp-specialized Hopper instance (skipped on other GPUs), forced: every explicit case
-     * (ranks, borders, even kernels, dilation with L % d != 0, stride, causal, GQA, rpb, additional
-     * tokens) at head dim 128 in fp16 and bf16, random problems of every rank, and negative and
-     * zero scales over unmasked tiles.
+     * The warp-specialized Hopper instances of 64 and 128 queries (skipped on other GPUs), forced:
+     * every explicit case (ranks, borders, even kernels, dilation with L % d != 0, stride, causal,
+     * GQA, rpb, additional tokens) at head dim 128 in fp16 and bf16, random problems of every rank,
+     * and negative and zero scales over unmasked tiles.
      */
-    @Test
-    void warpSpecializedInstance() {
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
+    void warpSpecializedInstance(String rowBlocks) {
         Assumptions.assumeTrue(
                 CudaDriver.module(0).computeCapability() == 90,
                 "the warp-specialized forward needs compute capability 9.0");
         System.setProperty("natten.cuda.warpSpecialized", "true");
+        System.setProperty("natten.cuda.rowBlocks", rowBlocks);
         try {
             int trial = 0;
             for (GpuCase c : explicitCases().toList()) {
@@ -233,6 +237,7 @@ class FusedForwardGpuTest {
             }
         } finally {
             System.clearProperty("natten.cuda.warpSpecialized");
+            System.clearProperty("natten.cuda.rowBlocks");
         }
     }
 
@@ -246,6 +251,7 @@ class FusedForwardGpuTest {
     @org.junit.jupiter.params.provider.ValueSource(strings = {"1", "2"})
     void negativeAndZeroScaleOnUnmaskedTiles(String rowBlocks) {
         System.setProperty("natten.cuda.rowBlocks", rowBlocks);
+        System.setProperty("natten.cuda.warpSpecialized", "false"); // mma.sync
         try {
             for (float scale : new float[] {-0.7f, 0f}) {
                 NaProblem p = scaledWindowProblem(scale);
@@ -254,6 +260,7 @@ class FusedForwardGpuTest {
             }
         } finally {
             System.clearProperty("natten.cuda.rowBlocks");
+            System.clearProperty("natten.cuda.warpSpecialized");
         }
     }
 

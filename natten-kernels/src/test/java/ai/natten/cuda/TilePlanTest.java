@@ -103,7 +103,7 @@ class TilePlanTest {
         assertTrue(inverse.get(0).inverseCost() < forward.get(0).inverseCost());
         assertSame(inverse.get(0), TilePlan.chooseInverse(causal, 64, 64));
         assertSame(forward.get(0), BackwardLaunch.dqPlan(causal));
-        assertSame(inverse.get(0), BackwardLaunch.keyPlan(causal, false));
+        assertSame(inverse.get(0), BackwardLaunch.keyPlan(causal));
     }
 
     @AfterEach

@@ -24,15 +24,15 @@ import java.util.Locale;
  * N] [--dtype float32|float16|bfloat16] [--problems NAME,...]}. {@code --backward} adds forward +
  * backward timings (default, non-deterministic mode; workspace preallocated). Prints one JSON line
  * per problem, then a table. {@code --variants} also times each tensor-core forward instance (64-
- * and 128-query tiles, property {@code natten.cuda.rowBlocks}; the warp-specialized one where it
- * runs, and neither warp-specialized kernel, {@code natten.cuda.warpSpecialized=true|false})
- * besides the automatic choice, and the backward with dq fused into the key/value kernel and with a
- * separate dq kernel, whatever the measured choice (property {@code
- * natten.cuda.fusedDq=always|never}); {@code --scalar} also times the scalar kernels (property
- * {@code natten.cuda.tensorCores=false}). {@code --plans N} also times the tile plans of ranks 1 to
- * N-1 in the cost model's order (property {@code natten.cuda.planRank}), to check the model against
- * the device. {@code --problems} keeps the named problems only. Each JSON line names the kernels
- * and tile plans used.
+ * and 128-query tiles of the chosen family, forward and backward, property {@code
+ * natten.cuda.rowBlocks}; the warp-specialized forward where it runs, and no warp-specialized
+ * kernel, {@code natten.cuda.warpSpecialized=true|false}) besides the automatic choice, and the
+ * backward with dq fused into the key/value kernel and with a separate dq kernel, whatever the
+ * measured choice (property {@code natten.cuda.fusedDq=always|never}); {@code --scalar} also times
+ * the scalar kernels (property {@code natten.cuda.tensorCores=false}). {@code --plans N} also times
+ * the tile plans of ranks 1 to N-1 in the cost model's order (property {@code
+ * natten.cuda.planRank}), to check the model against the device. {@code --problems} keeps the named
+ * problems only. Each JSON line names the kernels and tile plans used.
  */
 public final class KernelBench {
 
@@ -272,11 +272,12 @@ public final class KernelBench {
         }
 
         /**
-         * Forced forward instances are timed forward only: the backward does not depend on them.
+         * Variants forcing the warp-specialized forward are timed forward only (the backward is the
+         * default's); the tile size (natten.cuda.rowBlocks) applies to the warp-specialized
+         * backward too.
          */
         boolean timesBackward() {
-            return !"natten.cuda.rowBlocks".equals(property)
-                    && !("natten.cuda.warpSpecialized".equals(property) && "true".equals(value));
+            return !("natten.cuda.warpSpecialized".equals(property) && "true".equals(value));
         }
     }
 
