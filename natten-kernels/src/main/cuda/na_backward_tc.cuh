@@ -126,27 +126,42 @@ __device__ __forceinline__ void load_key_stage(const NaParams& p, long long row0
         [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
 }
 
+// What a call of dq_row_half or probs_and_grads does: all of it, or, to overlap the first half with
+// the product of dP still running (the warp-specialized kernels), the masks and probabilities
+// (PROBS), then the gradients (GRADS: from the probabilities PROBS left).
+enum class Part { ALL, PROBS, GRADS };
+
 // dS of one row half (row r0 + lane / 4 + 8 half of the row table sRow: windows) against the key
 // tile at origin kb: the logits s masked (RPB: the bias of head h added; qc the row's group
 // coordinates), then s = dS = P (dP - delta), P = exp2(S scale log2 e - lse2) (lse2: the row's
-// LSE times log2 e). Returns the row half's keep mask (apply_mask's), for the bias gradient.
-template <typename T, bool RPB>
+// LSE times log2 e). Returns the row half's keep mask (apply_mask's; 0 from GRADS), for the bias
+// gradient.
+template <typename T, bool RPB, Part PART = Part::ALL>
 __device__ __forceinline__ uint64_t dq_row_half(float (*s)[4], const float (*dp)[4], int half, const int* sRow, int r0,
                                                 const int* kb, const NaParams& p, const int* span,
                                                 const uint64_t* comb, float lse2, float delta, int lane, int h,
                                                 const int* qc, const int* sKc) {
-    const uint64_t keep =
-        box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
-    if constexpr (RPB)
-        apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc, kb, sKc, lane);
-    else
-        apply_mask(s, half, keep, p.scale_log2);
+    uint64_t keep = 0;
+    if constexpr (PART != Part::GRADS) {
+        keep = box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
+        if constexpr (RPB)
+            apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc, kb, sKc, lane);
+        else
+            apply_mask(s, half, keep, p.scale_log2);
+    }
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
-            float pr = fast_exp2(s[i][half * 2 + e] - lse2);
-            s[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - delta);  // dS
+            float& x = s[i][half * 2 + e];
+            if constexpr (PART == Part::ALL) {
+                float pr = fast_exp2(x - lse2);
+                x = pr * (dp[i][half * 2 + e] - delta);  // dS
+            } else if constexpr (PART == Part::PROBS) {
+                x = fast_exp2(x - lse2);
+            } else {
+                x *= dp[i][half * 2 + e] - delta;
+            }
         }
     }
     return keep;
@@ -401,28 +416,29 @@ __device__ __forceinline__ void load_query_stage(const NaParams& p, long long ro
 // windows) against the query tile at origin qb: s holds S^T (keys x 64 queries, accumulator
 // layout), dp dP^T; masked (RPB: the bias of head h added; kc the keys' group coordinates), then
 // s = P^T = exp2(S^T scale log2 e - LSE log2 e) and dp = dS^T = P^T (dP^T - delta) (lse, del: the
-// tile's LSE and delta).
-template <typename T, bool RPB>
+// tile's LSE and delta). PART: all of it, or the masks and P^T, then dS^T (Part).
+template <typename T, bool RPB, Part PART = Part::ALL>
 __device__ __forceinline__ void probs_and_grads(float (*s)[4], float (*dp)[4], const int* sRow, int r0, const int* qb,
                                                 const NaParams& p, const int* span, const uint64_t* comb,
                                                 const float* lse, const float* del, int lane, int h,
                                                 const int (*kc)[3], const int* sQc) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-        const uint64_t keep =
-            box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
-        if constexpr (RPB)
-            apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, h, kc[half], qb, sQc, lane);
-        else
-            apply_mask(s, half, keep, p.scale_log2);
+        if constexpr (PART != Part::GRADS) {
+            const uint64_t keep =
+                box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
+            if constexpr (RPB)
+                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, h, kc[half], qb, sQc, lane);
+            else
+                apply_mask(s, half, keep, p.scale_log2);
+        }
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
                 const int c = i * 8 + (lane & 3) * 2 + e;
-                float pr = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
-                s[i][half * 2 + e] = pr;
-                dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
+                if constexpr (PART != Part::GRADS) s[i][half * 2 + e] = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
+                if constexpr (PART != Part::PROBS) dp[i][half * 2 + e] = s[i][half * 2 + e] * (dp[i][half * 2 + e] - del[c]);  // dS^T
             }
         }
     }

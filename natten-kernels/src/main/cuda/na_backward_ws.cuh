@@ -155,18 +155,34 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
             wg::mma_ss<T>(&s[0][0], wg::k_major<BK>(kaddr, kk), wg::k_major<BQ>(qaddr, kk), kk > 0);
+        wg::commit();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
             wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(vaddr, kk), wg::k_major<BQ>(oaddr, kk), kk > 0);
         wg::commit();
-        wg::wait<0>();
-        wg::fence_operands<32>(&s[0][0]);
-        wg::fence_operands<32>(&dp[0][0]);
 
+        // P^T while the tensor cores compute dP^T, then dS^T; at one consumer per CTA (208
+        // registers) all after dP^T (ptxas serializes the wgmma otherwise, short of registers).
         int qb[3];
         const int h = origin(j, qb);
-        bwd_tc::probs_and_grads<T, false>(s, dp, sRow, wrow, qb, p, span, comb, sLse + stage * BQ,
-                                          sDelta + stage * BQ, lane, h, nullptr, sQc);
+        auto step = [&](auto part) {
+            bwd_tc::probs_and_grads<T, false, decltype(part)::value>(s, dp, sRow, wrow, qb, p, span, comb,
+                                                                     sLse + stage * BQ, sDelta + stage * BQ, lane, h,
+                                                                     nullptr, sQc);
+        };
+        if constexpr (CW == 2) {
+            wg::wait<1>();
+            wg::fence_operands<32>(&s[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::PROBS>{});
+            wg::wait<0>();
+            wg::fence_operands<32>(&dp[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::GRADS>{});
+        } else {
+            wg::wait<0>();
+            wg::fence_operands<32>(&s[0][0]);
+            wg::fence_operands<32>(&dp[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::ALL>{});
+        }
 
         // Queries 16kk .. 16kk + 15 of P^T and dS^T: two adjacent n-blocks of the accumulators
         // are the A fragment of one k16 step.
@@ -293,20 +309,27 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
         wg::fence();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BQ, 0>(&s[0][0], qreg[kk], wg::k_major<BQ>(kaddr, kk), kk > 0);
+        wg::commit();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
             wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(oaddr, kk), wg::k_major<BQ>(vaddr, kk), kk > 0);
         wg::commit();
-        wg::wait<0>();
-        wg::fence_operands<32>(&s[0][0]);
-        wg::fence_operands<32>(&dp[0][0]);
 
+        // P while the tensor cores compute dP, then dS.
         int kb[3];
         tile_origin(j, grid, kvs, p.tkv, kb);
+        wg::wait<1>();
+        wg::fence_operands<32>(&s[0][0]);
 #pragma unroll
         for (int half = 0; half < 2; ++half)
-            bwd_tc::dq_row_half<T, false>(s, dp, half, sRow, wrow, kb, p, span, comb, lse2[half], delta[half], lane, h,
-                                          nullptr, sKc);
+            bwd_tc::dq_row_half<T, false, bwd_tc::Part::PROBS>(s, dp, half, sRow, wrow, kb, p, span, comb, lse2[half],
+                                                               delta[half], lane, h, nullptr, sKc);
+        wg::wait<0>();
+        wg::fence_operands<32>(&dp[0][0]);
+#pragma unroll
+        for (int half = 0; half < 2; ++half)
+            bwd_tc::dq_row_half<T, false, bwd_tc::Part::GRADS>(s, dp, half, sRow, wrow, kb, p, span, comb, lse2[half],
+                                                               delta[half], lane, h, nullptr, sKc);
 
         // Keys 16kk .. 16kk + 15 of dS: the A fragment of one k16 step of dQ += dS K.
         uint32_t da[BQ / 16][4];
