@@ -150,53 +150,79 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         const uint32_t qaddr = smem_addr(sQ + stage * C::QTILE);
         const uint32_t oaddr = smem_addr(sO + stage * C::QTILE);
 
-        float s[8][4], dp[8][4];
-        wg::fence();
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk)
-            wg::mma_ss<T>(&s[0][0], wg::k_major<BK>(kaddr, kk), wg::k_major<BQ>(qaddr, kk), kk > 0);
-        wg::commit();
-#pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk)
-            wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(vaddr, kk), wg::k_major<BQ>(oaddr, kk), kk > 0);
-        wg::commit();
-
-        // P^T while the tensor cores compute dP^T, then dS^T; at one consumer per CTA (208
-        // registers) all after dP^T (ptxas serializes the wgmma otherwise, short of registers).
         int qb[3];
         const int h = origin(j, qb);
-        auto step = [&](auto part) {
+        auto step = [&](auto part, float(*s)[4], float(*dp)[4]) {
             bwd_tc::probs_and_grads<T, false, decltype(part)::value>(s, dp, sRow, wrow, qb, p, span, comb,
                                                                      sLse + stage * BQ, sDelta + stage * BQ, lane, h,
                                                                      nullptr, sQc);
         };
-        if constexpr (CW == 2) {
-            wg::wait<1>();
-            wg::fence_operands<32>(&s[0][0]);
-            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::PROBS>{});
-            wg::wait<0>();
-            wg::fence_operands<32>(&dp[0][0]);
-            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::GRADS>{});
-        } else {
-            wg::wait<0>();
-            wg::fence_operands<32>(&s[0][0]);
-            wg::fence_operands<32>(&dp[0][0]);
-            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::ALL>{});
-        }
-
         // Queries 16kk .. 16kk + 15 of P^T and dS^T: two adjacent n-blocks of the accumulators
         // are the A fragment of one k16 step.
-        uint32_t pa[BQ / 16][4], da[BQ / 16][4];
+        auto pack = [](const float(*acc)[4], uint32_t(*frag)[4]) {
 #pragma unroll
-        for (int kk = 0; kk < BQ / 16; ++kk) {
-            pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-            pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-            pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-            da[kk][0] = pack2<T>(dp[2 * kk][0], dp[2 * kk][1]);
-            da[kk][1] = pack2<T>(dp[2 * kk][2], dp[2 * kk][3]);
-            da[kk][2] = pack2<T>(dp[2 * kk + 1][0], dp[2 * kk + 1][1]);
-            da[kk][3] = pack2<T>(dp[2 * kk + 1][2], dp[2 * kk + 1][3]);
+            for (int kk = 0; kk < BQ / 16; ++kk) {
+                frag[kk][0] = pack2<T>(acc[2 * kk][0], acc[2 * kk][1]);
+                frag[kk][1] = pack2<T>(acc[2 * kk][2], acc[2 * kk][3]);
+                frag[kk][2] = pack2<T>(acc[2 * kk + 1][0], acc[2 * kk + 1][1]);
+                frag[kk][3] = pack2<T>(acc[2 * kk + 1][2], acc[2 * kk + 1][3]);
+            }
+        };
+        uint32_t pa[BQ / 16][4], da[BQ / 16][4];
+        if constexpr (CW == 2) {
+            // S^T and dP^T as two wgmma groups: P^T while the tensor cores compute dP^T.
+            float s[8][4], dp[8][4];
+            wg::fence();
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk)
+                wg::mma_ss<T>(&s[0][0], wg::k_major<BK>(kaddr, kk), wg::k_major<BQ>(qaddr, kk), kk > 0);
+            wg::commit();
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk)
+                wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(vaddr, kk), wg::k_major<BQ>(oaddr, kk), kk > 0);
+            wg::commit();
+            wg::wait<1>();
+            wg::fence_operands<32>(&s[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::PROBS>{}, s, dp);
+            wg::wait<0>();
+            wg::fence_operands<32>(&dp[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::GRADS>{}, s, dp);
+            pack(s, pa);
+            pack(dp, da);
+        } else {
+            // One consumer per CTA has 208 registers: dK and dV take 128, so S^T and dP^T are not
+            // live together. S^T, then P^T packed to 16 bits (the dV product's operand), then dP^T
+            // and dS^T from the packed P^T.
+            float s[8][4];
+            wg::fence();
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk)
+                wg::mma_ss<T>(&s[0][0], wg::k_major<BK>(kaddr, kk), wg::k_major<BQ>(qaddr, kk), kk > 0);
+            wg::commit();
+            wg::wait<0>();
+            wg::fence_operands<32>(&s[0][0]);
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::PROBS>{}, s, nullptr);
+            pack(s, pa);
+            float dp[8][4];
+            wg::fence();
+#pragma unroll
+            for (int kk = 0; kk < D / 16; ++kk)
+                wg::mma_ss<T>(&dp[0][0], wg::k_major<BK>(vaddr, kk), wg::k_major<BQ>(oaddr, kk), kk > 0);
+            wg::commit();
+            wg::wait<0>();
+            wg::fence_operands<32>(&dp[0][0]);
+            float pt[8][4];  // P^T as packed
+#pragma unroll
+            for (int kk = 0; kk < BQ / 16; ++kk) {
+#pragma unroll
+                for (int r = 0; r < 4; ++r) {
+                    const float2 v = unpack2<T>(pa[kk][r]);
+                    pt[2 * kk + (r >> 1)][(r & 1) * 2] = v.x;
+                    pt[2 * kk + (r >> 1)][(r & 1) * 2 + 1] = v.y;
+                }
+            }
+            step(std::integral_constant<bwd_tc::Part, bwd_tc::Part::GRADS>{}, pt, dp);
+            pack(dp, da);
         }
         wg::fence_operands<D / 2>(dvf);
         wg::fence_operands<D / 2>(dkf);

@@ -138,6 +138,16 @@ __device__ __forceinline__ uint32_t pack2(float a, float b) {
     }
 }
 
+// The two floats of a pack2 register (x = low).
+template <typename T>
+__device__ __forceinline__ float2 unpack2(uint32_t v) {
+    if constexpr (__is_same(T, __half)) {
+        return __half22float2(*reinterpret_cast<__half2*>(&v));
+    } else {
+        return __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&v));
+    }
+}
+
 __device__ __forceinline__ float fast_exp2(float x) {
     float y;
     asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
