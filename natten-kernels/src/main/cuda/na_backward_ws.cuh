@@ -76,8 +76,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sDelta + STAGES * BQ);          // [BK][ROW_INTS] inverse windows
     int* sQc = sRow + BK * ROW_INTS;
     int* sQoff = sQc + BQ;
-    uint64_t* full = reinterpret_cast<uint64_t*>(sQoff + BQ);  // [STAGES] a query tile landed
-    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+    const wg::Pipeline<STAGES, CW> pipe(reinterpret_cast<uint64_t*>(sQoff + BQ));  // [2][STAGES] mbarriers
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int hk = blockIdx.y, b = blockIdx.z, group = p.H / p.Hkv;
@@ -86,10 +85,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     if (!cta_tiles<true>(p, g, lg, k0, k1, qs, nq)) return;
     fill_row_windows<true, BK, Team::THREADS>(sRow, p, k0, k1, lg, g, tid);
     fill_tile_table<BQ, Team::THREADS>(sQc, sQoff, p, tid);
-    if (tid < STAGES) {
-        wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
-    }
+    pipe.init(tid);
     __syncthreads();  // tables and barriers visible to all
 
     const int nQ = nq[0] * nq[1] * nq[2];
@@ -103,18 +99,13 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         return hk * group + hj;
     };
     if (warp < 4) {  // the producer
-        wg::release_registers<Team::PRODUCER_REGS>();
-        for (int j = 0; j < nTiles; ++j) {
-            const int stage = j % STAGES;
-            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+        pipe.produce(nTiles, [&](int j, int stage) {
             int qb[3];
             const int h = origin(j, qb);
-            bwd_tc::load_query_stage<T, D, 128, wg::SwizzledRows<BQ>>(p, static_cast<long long>(b) * N, qb, h, g, lg, sQc, sQoff, sQ + stage * C::QTILE,
-                                                                     sO + stage * C::QTILE, sLse + stage * BQ,
-                                                                     sDelta + stage * BQ);
-            wg::mbar_arrive_cp_async(full + stage);
-        }
-        cp_async_wait<0>();
+            bwd_tc::load_query_stage<T, D, 128, wg::SwizzledRows<BQ>>(
+                p, static_cast<long long>(b) * N, qb, h, g, lg, sQc, sQoff, sQ + stage * C::QTILE,
+                sO + stage * C::QTILE, sLse + stage * BQ, sDelta + stage * BQ);
+        });
         return;
     }
 
@@ -144,9 +135,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     float* dkf = &dk[0][0];
     float* dvf = &dv[0][0];
     for (int j = 0; j < nTiles; ++j) {
-        const int stage = j % STAGES;
-        wg::mbar_wait(full + stage, (j / STAGES) & 1);
-        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const int stage = pipe.acquire(j);
         const uint32_t qaddr = smem_addr(sQ + stage * C::QTILE);
         const uint32_t oaddr = smem_addr(sO + stage * C::QTILE);
 
@@ -235,7 +224,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         wg::wait<0>();
         wg::fence_operands<D / 2>(dvf);
         wg::fence_operands<D / 2>(dkf);
-        if (lane == 0) wg::mbar_arrive(empty + stage);
+        pipe.release(stage, lane);
     }
     bwd_tc::store_acc<T, D>(static_cast<T*>(p.dk), dk, wrow, lane, p.scale, kok, [&](int r) { return krow(r) * D; });
     bwd_tc::store_acc<T, D>(static_cast<T*>(p.dv), dv, wrow, lane, 1.f, kok, [&](int r) { return krow(r) * D; });
@@ -258,8 +247,7 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sQ + BK * C::LDQ);  // [BK][ROW_INTS] windows, token per query row
     int* sKc = sRow + BK * ROW_INTS;
     int* sKoff = sKc + BQ;
-    uint64_t* full = reinterpret_cast<uint64_t*>(sKoff + BQ);  // [STAGES] a key tile landed
-    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+    const wg::Pipeline<STAGES, CW> pipe(reinterpret_cast<uint64_t*>(sKoff + BQ));  // [2][STAGES] mbarriers
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int h = blockIdx.y, b = blockIdx.z, hk = h / (p.H / p.Hkv);
@@ -268,26 +256,19 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
     if (!cta_tiles<false>(p, g, lg, q0, q1, kvs, nkv)) return;
     fill_row_windows<false, BK, Team::THREADS>(sRow, p, q0, q1, lg, g, tid);
     fill_tile_table<BQ, Team::THREADS>(sKc, sKoff, p, tid);
-    if (tid < STAGES) {
-        wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
-    }
+    pipe.init(tid);
     __syncthreads();  // tables and barriers visible to all
 
     const int nTiles = nkv[0] * nkv[1] * nkv[2];
     const TileGrid grid(nkv);
     if (warp < 4) {  // the producer
-        wg::release_registers<Team::PRODUCER_REGS>();
-        for (int j = 0; j < nTiles; ++j) {
-            const int stage = j % STAGES;
-            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+        pipe.produce(nTiles, [&](int j, int stage) {
             int kb[3];
             tile_origin(j, grid, kvs, p.tkv, kb);
-            bwd_tc::load_key_stage<T, D, 128, wg::SwizzledRows<BQ>>(p, static_cast<long long>(b) * N, kb, hk, g, lg, sKc,
-                                                                   sKoff, sK + stage * C::KVTILE, sV + stage * C::KVTILE);
-            wg::mbar_arrive_cp_async(full + stage);
-        }
-        cp_async_wait<0>();
+            bwd_tc::load_key_stage<T, D, 128, wg::SwizzledRows<BQ>>(p, static_cast<long long>(b) * N, kb, hk, g, lg,
+                                                                   sKc, sKoff, sK + stage * C::KVTILE,
+                                                                   sV + stage * C::KVTILE);
+        });
         return;
     }
 
@@ -325,9 +306,7 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
     for (int i = 0; i < D / 8; ++i) dq[i][0] = dq[i][1] = dq[i][2] = dq[i][3] = 0.f;
     float* dqf = &dq[0][0];
     for (int j = 0; j < nTiles; ++j) {
-        const int stage = j % STAGES;
-        wg::mbar_wait(full + stage, (j / STAGES) & 1);
-        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const int stage = pipe.acquire(j);
         const uint32_t kaddr = smem_addr(sK + stage * C::KVTILE);
         const uint32_t vaddr = smem_addr(sV + stage * C::KVTILE);
 
@@ -373,7 +352,7 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<D / 2>(dqf);
-        if (lane == 0) wg::mbar_arrive(empty + stage);
+        pipe.release(stage, lane);
     }
     bwd_tc::store_acc<T, D>(static_cast<T*>(p.dq), dq, wrow, lane, p.scale, qok, [&](int r) { return qrow(r) * D; });
 #endif

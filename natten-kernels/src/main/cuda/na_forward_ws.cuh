@@ -48,33 +48,24 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
     int* sRow = reinterpret_cast<int*>(sQ + BM * C::LDQ);  // [BM][ROW_INFO]
     int* sKc = sRow + BM * fwd_tc::ROW_INFO;                // [BN] packed tile-local key coords
     int* sKoff = sKc + BN;                                  // [BN] token offset from the tile origin
-    uint64_t* full = reinterpret_cast<uint64_t*>(sKoff + BN);  // [STAGES] copies landed
-    uint64_t* empty = full + STAGES;                           // [STAGES] released by the consumers
+    const wg::Pipeline<STAGES, CW> pipe(reinterpret_cast<uint64_t*>(sKoff + BN));  // [2][STAGES] mbarriers
 
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     fwd_tc::QueryTile t;
     if (!t.init(p)) return;
     fwd_tc::fill_query_rows<BM, Team::THREADS>(sRow, p, t, tid);
     fill_tile_table<BN, Team::THREADS>(sKc, sKoff, p, tid);
-    if (tid < STAGES) {
-        wg::mbar_init(full + tid, 128);
-        wg::mbar_init(empty + tid, Team::CONSUMER_WARPS);
-    }
+    pipe.init(tid);
     __syncthreads();  // tables and barriers visible to all
 
     const TileGrid grid(t.nkv);
     const int nTiles = t.count(p);
     if (warp < 4) {  // the producer
-        wg::release_registers<Team::PRODUCER_REGS>();
         const fwd_tc::KeySource src(p);
-        for (int j = 0; j < nTiles; ++j) {
-            const int stage = j % STAGES;
-            if (j >= STAGES) wg::mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+        pipe.produce(nTiles, [&](int j, int stage) {
             fwd_tc::load_key_tile<T, D, 128, wg::SwizzledRows<BN>>(p, t, grid, j, sK + stage * C::TILE,
                                                                   sV + stage * C::TILE, sKc, sKoff, src);
-            wg::mbar_arrive_cp_async(full + stage);
-        }
-        cp_async_wait<0>();
+        });
         return;
     }
 
@@ -98,9 +89,7 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
     float* of = &o[0][0];
 
     for (int j = 0; j < nTiles; ++j) {
-        const int stage = j % STAGES;
-        wg::mbar_wait(full + stage, (j / STAGES) & 1);
-        wg::fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        const int stage = pipe.acquire(j);
         const uint32_t kaddr = smem_addr(sK + stage * C::TILE);
         const uint32_t vaddr = smem_addr(sV + stage * C::TILE);
 
@@ -132,7 +121,7 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<D / 2>(of);
-        if (lane == 0) wg::mbar_arrive(empty + stage);
+        pipe.release(stage, lane);
     }
     fwd_tc::store_rows<T, D>(p, t, o, m, l, wrow, lane);
 #endif

@@ -224,6 +224,52 @@ struct Team {
     static constexpr int CONSUMER_REGS = CW == 2 ? 224 : 208;
 };
 
+// The stages of a warp-specialized CTA of Team<CW>: per stage a "full" mbarrier, complete when the
+// producer's 128 threads' copies into it have landed, and an "empty" one, complete when every
+// consumer warp is done with it. bars: 2 * STAGES mbarriers in shared memory.
+template <int STAGES, int CW>
+struct Pipeline {
+    uint64_t* full;
+    uint64_t* empty;
+
+    __device__ __forceinline__ explicit Pipeline(uint64_t* bars) : full(bars), empty(bars + STAGES) {}
+
+    // Initializes the barriers (by CTA thread tid; a CTA barrier must follow before any use).
+    __device__ __forceinline__ void init(int tid) const {
+        if (tid < STAGES) {
+            mbar_init(full + tid, 128);
+            mbar_init(empty + tid, Team<CW>::CONSUMER_WARPS);
+        }
+    }
+
+    // The producer warpgroup's part: hands its registers to the consumers, then fills the stage of
+    // each of the n tiles walked by load(j, stage) (cp.async) once the consumers have released it.
+    template <typename Load>
+    __device__ __forceinline__ void produce(int n, Load load) const {
+        release_registers<Team<CW>::PRODUCER_REGS>();
+        for (int j = 0; j < n; ++j) {
+            const int stage = j % STAGES;
+            if (j >= STAGES) mbar_wait(empty + stage, (j / STAGES - 1) & 1);
+            load(j, stage);
+            mbar_arrive_cp_async(full + stage);
+        }
+        cp_async_wait<0>();
+    }
+
+    // A consumer thread: waits until tile j's stage has landed, made visible to wgmma; its stage.
+    __device__ __forceinline__ int acquire(int j) const {
+        const int stage = j % STAGES;
+        mbar_wait(full + stage, (j / STAGES) & 1);
+        fence_proxy_async();  // the copies, seen through the mbarrier, made visible to wgmma
+        return stage;
+    }
+
+    // A consumer warp is done with the stage (its products completed).
+    __device__ __forceinline__ void release(int stage, int lane) const {
+        if (lane == 0) mbar_arrive(empty + stage);
+    }
+};
+
 // Barrier `id` (1..15; 0 is __syncthreads) among `threads` threads.
 __device__ __forceinline__ void named_barrier(int id, int threads) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
