@@ -126,6 +126,23 @@ __device__ __forceinline__ void load_key_stage(const NaParams& p, long long row0
         [&, bound = packed_bound(lg, kb)](int c) { return packed_in(sKc[c], bound); }, [&](int c) { return sKoff[c]; });
 }
 
+// The masks of one row half (row r0 + lane / 4 + 8 half of the row table sRow: its window, or
+// TRANSPOSED, the dk/dv kernels, its inverse window) against the tile at origin: the logits s in
+// the log2 domain, -inf outside (RPB: the bias of head h added; x the row's group coordinates,
+// packed the tile's table). Returns the row half's keep mask (apply_mask's).
+template <typename T, bool RPB, bool TRANSPOSED>
+__device__ __forceinline__ uint64_t mask_row_half(float (*s)[4], int half, const int* sRow, int r0, const int* origin,
+                                                  const NaParams& p, const int* span, const uint64_t* comb, int lane,
+                                                  int h, const int* x, const int* packed) {
+    const uint64_t keep =
+        box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, origin, p.tkv, span, comb) >> ((lane & 3) * 2);
+    if constexpr (RPB)
+        apply_mask_rpb<T, TRANSPOSED>(s, half, keep, p.scale_log2, p, h, x, origin, packed, lane);
+    else
+        apply_mask(s, half, keep, p.scale_log2);
+    return keep;
+}
+
 // What a call of dq_row_half or probs_and_grads does: all of it, or, to overlap the first half with
 // the product of dP still running (the warp-specialized kernels), the masks and probabilities
 // (PROBS), then the gradients (GRADS: from the probabilities PROBS left).
@@ -142,13 +159,8 @@ __device__ __forceinline__ uint64_t dq_row_half(float (*s)[4], const float (*dp)
                                                 const uint64_t* comb, float lse2, float delta, int lane, int h,
                                                 const int* qc, const int* sKc) {
     uint64_t keep = 0;
-    if constexpr (PART != Part::GRADS) {
-        keep = box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, kb, p.tkv, span, comb) >> ((lane & 3) * 2);
-        if constexpr (RPB)
-            apply_mask_rpb<T, false>(s, half, keep, p.scale_log2, p, h, qc, kb, sKc, lane);
-        else
-            apply_mask(s, half, keep, p.scale_log2);
-    }
+    if constexpr (PART != Part::GRADS)
+        keep = mask_row_half<T, RPB, false>(s, half, sRow, r0, kb, p, span, comb, lane, h, qc, sKc);
 #pragma unroll
     for (int i = 0; i < 8; ++i) {
 #pragma unroll
@@ -424,21 +436,16 @@ __device__ __forceinline__ void probs_and_grads(float (*s)[4], float (*dp)[4], c
                                                 const int (*kc)[3], const int* sQc) {
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
-        if constexpr (PART != Part::GRADS) {
-            const uint64_t keep =
-                box_mask(sRow + (r0 + (lane >> 2) + half * 8) * ROW_INTS, qb, p.tkv, span, comb) >> ((lane & 3) * 2);
-            if constexpr (RPB)
-                apply_mask_rpb<T, true>(s, half, keep, p.scale_log2, p, h, kc[half], qb, sQc, lane);
-            else
-                apply_mask(s, half, keep, p.scale_log2);
-        }
+        if constexpr (PART != Part::GRADS)
+            mask_row_half<T, RPB, true>(s, half, sRow, r0, qb, p, span, comb, lane, h, RPB ? kc[half] : nullptr, sQc);
 #pragma unroll
         for (int i = 0; i < 8; ++i) {
 #pragma unroll
             for (int e = 0; e < 2; ++e) {
                 const int c = i * 8 + (lane & 3) * 2 + e;
-                if constexpr (PART != Part::GRADS) s[i][half * 2 + e] = fast_exp2(fmaf(lse[c], -kLog2e, s[i][half * 2 + e]));
-                if constexpr (PART != Part::PROBS) dp[i][half * 2 + e] = s[i][half * 2 + e] * (dp[i][half * 2 + e] - del[c]);  // dS^T
+                float& pr = s[i][half * 2 + e];
+                if constexpr (PART != Part::GRADS) pr = fast_exp2(fmaf(lse[c], -kLog2e, pr));
+                if constexpr (PART != Part::PROBS) dp[i][half * 2 + e] = pr * (dp[i][half * 2 + e] - del[c]);  // dS^T
             }
         }
     }

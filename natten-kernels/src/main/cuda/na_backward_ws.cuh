@@ -11,7 +11,8 @@
 // wgmma, dS as in bwd_dq_tc (dq_row_half), dQ += dS K by wgmma with dS from registers.
 //
 // bwd_dkdv_ws: a CTA owns a box of BK keys of one kv head (p.tq) and walks the 64-query tiles
-// (p.tkv) of its inverse windows for every query head of the group; the producer copies each query tile's Q and dO rows and LSE and delta.
+// (p.tkv) of its inverse windows for every query head of the group; the producer copies each query
+// tile's Q and dO rows and LSE and delta.
 // Each consumer keeps its keys' K and V in shared memory and its
 // dK and dV in registers: S^T = K Q^T and dP^T = V dO^T by wgmma with both operands in shared
 // memory, P^T and dS^T as in bwd_dkdv_tc (probs_and_grads), then dV += P^T dO and dK += dS^T Q by
