@@ -94,6 +94,16 @@ final class TensorCoreKernel {
     static final double WS_SMALL_BOX_SPEED = 1.13;
 
     /**
+     * Returns whether a warp-specialized kernel takes boxes of 128 rows rather than 64, given the
+     * modelled work of the two plans: {@code natten.cuda.rowBlocks} (1 or 2) if set, else the
+     * smaller modelled time ({@link #WS_SMALL_BOX_SPEED}).
+     */
+    static boolean largeWarpSpecializedBoxes(double smallCost, double largeCost) {
+        String forced = System.getProperty("natten.cuda.rowBlocks");
+        return forced == null ? largeCost < smallCost * WS_SMALL_BOX_SPEED : "2".equals(forced);
+    }
+
+    /**
      * Returns whether the warp-specialized instance exists for the problem on a device of the
      * compute capability (10 * major + minor): Hopper's sm_90a code, 16-bit types, head dim 128 (at
      * 64 the mma.sync instances measured faster: docs/perf.md).
@@ -157,11 +167,7 @@ final class TensorCoreKernel {
             }
             TilePlan small = TilePlan.choose(problem, queryTile(1), KV_TILE);
             TilePlan large = TilePlan.choose(problem, queryTile(2), KV_TILE);
-            boolean useLarge =
-                    forced == null
-                            ? large.cost() < small.cost() * WS_SMALL_BOX_SPEED
-                            : "2".equals(forced);
-            return useLarge
+            return largeWarpSpecializedBoxes(small.cost(), large.cost())
                     ? new TensorCoreKernel(dtype, problem.headDim(), 2, large, true)
                     : new TensorCoreKernel(dtype, problem.headDim(), 1, small, true);
         }

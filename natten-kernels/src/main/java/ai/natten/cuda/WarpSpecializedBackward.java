@@ -60,13 +60,8 @@ final class WarpSpecializedBackward {
             TilePlan small,
             TilePlan large,
             ToDoubleFunction<TilePlan> cost) {
-        String forced = System.getProperty("natten.cuda.rowBlocks");
-        boolean useLarge =
-                forced == null
-                        ? cost.applyAsDouble(large)
-                                < cost.applyAsDouble(small) * TensorCoreKernel.WS_SMALL_BOX_SPEED
-                        : "2".equals(forced);
-        return useLarge
+        return TensorCoreKernel.largeWarpSpecializedBoxes(
+                        cost.applyAsDouble(small), cost.applyAsDouble(large))
                 ? new WarpSpecializedBackward(what, dtype, p.headDim(), large, 2 * TILE)
                 : new WarpSpecializedBackward(what, dtype, p.headDim(), small, TILE);
     }
