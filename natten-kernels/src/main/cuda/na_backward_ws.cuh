@@ -116,10 +116,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
     auto krow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.Hkv + hk; };
     load_rows<T, D, BK, Team::CONSUMER_THREADS, wg::SwizzledRows<BK>, 128>({sK, sV}, {static_cast<const T*>(p.k), static_cast<const T*>(p.v)},
                                                        0, D, kok, krow);
-    cp_async_commit();
-    cp_async_wait<0>();
-    wg::named_barrier(1, Team::CONSUMER_THREADS);
-    wg::fence_proxy_async();  // K and V, written by cp.async, visible to wgmma
+    wg::await_consumer_loads<CW>();  // K and V
 
     const int wrow = (warp - 4) * 16;
     const uint32_t kaddr = smem_addr(sK) + (wrow & 64) * 128;  // this warpgroup's 64 keys
@@ -149,16 +146,12 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         };
         // Queries 16kk .. 16kk + 15 of P^T and dS^T: two adjacent n-blocks of the accumulators
         // are the A fragment of one k16 step.
-        auto pack = [](const float(*acc)[4], uint32_t(*frag)[4]) {
+        using Frag = typename MmaOps<T>::Frag;
+        auto pack = [](const float(*acc)[4], Frag* frag) {
 #pragma unroll
-            for (int kk = 0; kk < BQ / 16; ++kk) {
-                frag[kk][0] = pack2<T>(acc[2 * kk][0], acc[2 * kk][1]);
-                frag[kk][1] = pack2<T>(acc[2 * kk][2], acc[2 * kk][3]);
-                frag[kk][2] = pack2<T>(acc[2 * kk + 1][0], acc[2 * kk + 1][1]);
-                frag[kk][3] = pack2<T>(acc[2 * kk + 1][2], acc[2 * kk + 1][3]);
-            }
+            for (int kk = 0; kk < BQ / 16; ++kk) MmaOps<T>::a_from_acc(frag[kk], acc + 2 * kk);
         };
-        uint32_t pa[BQ / 16][4], da[BQ / 16][4];
+        Frag pa[BQ / 16], da[BQ / 16];
         if constexpr (CW == 2) {
             // S^T and dP^T as two wgmma groups: P^T while the tensor cores compute dP^T.
             float s[8][4], dp[8][4];
@@ -206,7 +199,7 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
             for (int kk = 0; kk < BQ / 16; ++kk) {
 #pragma unroll
                 for (int r = 0; r < 4; ++r) {
-                    const float2 v = unpack2<T>(pa[kk][r]);
+                    const float2 v = unpack2<T>(pa[kk].hi[r]);
                     pt[2 * kk + (r >> 1)][(r & 1) * 2] = v.x;
                     pt[2 * kk + (r >> 1)][(r & 1) * 2 + 1] = v.y;
                 }
@@ -218,9 +211,9 @@ __device__ __forceinline__ void bwd_dkdv_ws(const NaParams& p) {
         wg::fence_operands<D / 2>(dkf);
         wg::fence();
 #pragma unroll
-        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dvf, pa[kk], wg::mn_major<BQ>(oaddr, kk), 1);
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dvf, pa[kk].hi, wg::mn_major<BQ>(oaddr, kk), 1);
 #pragma unroll
-        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dkf, da[kk], wg::mn_major<BQ>(qaddr, kk), 1);
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dkf, da[kk].hi, wg::mn_major<BQ>(qaddr, kk), 1);
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<D / 2>(dvf);
@@ -279,17 +272,13 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
     auto qrow = [&](int r) { return (static_cast<long long>(b) * N + sRow[r * ROW_INTS + 6]) * p.H + h; };
     load_rows<T, D, BK, Team::CONSUMER_THREADS, PaddedRows<T, D>, 128>({sQ}, {static_cast<const T*>(p.q)}, 0, D, qok, qrow);
     load_rows<T, D, BK, Team::CONSUMER_THREADS, wg::SwizzledRows<BK>, 128>({sO}, {static_cast<const T*>(p.dout)}, 0, D, qok, qrow);
-    cp_async_commit();
-    cp_async_wait<0>();
-    wg::named_barrier(1, Team::CONSUMER_THREADS);
-    wg::fence_proxy_async();  // dO, written by cp.async, visible to wgmma
+    wg::await_consumer_loads<CW>();  // Q and dO
 
     const int wrow = (warp - 4) * 16;
     const uint32_t oaddr = smem_addr(sO) + (wrow & 64) * 128;  // this warpgroup's 64 rows of dO
-    uint32_t qreg[D / 16][4];
+    typename MmaOps<T>::Frag qf[D / 16];  // this warp's 16 query rows
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-        ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * C::LDQ + kk * 16 + (lane >> 4) * 8);
+    for (int kk = 0; kk < D / 16; ++kk) MmaOps<T>::load_a(qf[kk], sQ, wrow, kk * 16, C::LDQ, lane);
     float lse2[2], delta[2];
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
@@ -314,7 +303,7 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
         float s[8][4], dp[8][4];
         wg::fence();
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BQ, 0>(&s[0][0], qreg[kk], wg::k_major<BQ>(kaddr, kk), kk > 0);
+        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BQ, 0>(&s[0][0], qf[kk].hi, wg::k_major<BQ>(kaddr, kk), kk > 0);
         wg::commit();
 #pragma unroll
         for (int kk = 0; kk < D / 16; ++kk)
@@ -338,18 +327,13 @@ __device__ __forceinline__ void bwd_dq_ws(const NaParams& p) {
                                                                delta[half], lane, h, nullptr, sKc);
 
         // Keys 16kk .. 16kk + 15 of dS: the A fragment of one k16 step of dQ += dS K.
-        uint32_t da[BQ / 16][4];
+        typename MmaOps<T>::Frag da[BQ / 16];
 #pragma unroll
-        for (int kk = 0; kk < BQ / 16; ++kk) {
-            da[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-            da[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-            da[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            da[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-        }
+        for (int kk = 0; kk < BQ / 16; ++kk) MmaOps<T>::a_from_acc(da[kk], s + 2 * kk);
         wg::fence_operands<D / 2>(dqf);
         wg::fence();
 #pragma unroll
-        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dqf, da[kk], wg::mn_major<BQ>(kaddr, kk), 1);
+        for (int kk = 0; kk < BQ / 16; ++kk) wg::mma_rs<T, D, 1>(dqf, da[kk].hi, wg::mn_major<BQ>(kaddr, kk), 1);
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<D / 2>(dqf);

@@ -76,10 +76,9 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
     cp_async_commit();
     cp_async_wait<0>();
     wg::named_barrier(1, Team::CONSUMER_THREADS);
-    uint32_t qreg[D / 16][4];
+    typename MmaOps<T>::Frag qf[D / 16];  // this warp's 16 query rows
 #pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk)
-        ldsm_x4(qreg[kk], sQ + (wrow + (lane & 7) + ((lane >> 3) & 1) * 8) * C::LDQ + kk * 16 + (lane >> 4) * 8);
+    for (int kk = 0; kk < D / 16; ++kk) MmaOps<T>::load_a(qf[kk], sQ, wrow, kk * 16, C::LDQ, lane);
 
     const fwd_tc::RowSoftmax<T, D> softmax(p, t, sRow, sKc, blockIdx.y, lane);
     float o[D / 8][4];
@@ -97,7 +96,7 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
         float* sf = &s[0][0];
         wg::fence();
 #pragma unroll
-        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BN, 0>(sf, qreg[kk], wg::k_major<BN>(kaddr, kk), kk > 0);
+        for (int kk = 0; kk < D / 16; ++kk) wg::mma_rs<T, BN, 0>(sf, qf[kk].hi, wg::k_major<BN>(kaddr, kk), kk > 0);
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<BN / 2>(sf);
@@ -106,18 +105,13 @@ __device__ __forceinline__ void fwd_ws_kernel(const NaParams& p) {
 
         // Keys 16kk .. 16kk + 15 of P: the S accumulators of two adjacent n-blocks are the A
         // fragment of one k16 step.
-        uint32_t pa[BN / 16][4];
+        typename MmaOps<T>::Frag pa[BN / 16];
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) {
-            pa[kk][0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
-            pa[kk][1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
-            pa[kk][2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-            pa[kk][3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
-        }
+        for (int kk = 0; kk < BN / 16; ++kk) MmaOps<T>::a_from_acc(pa[kk], s + 2 * kk);
         wg::fence_operands<D / 2>(of);
         wg::fence();
 #pragma unroll
-        for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(of, pa[kk], wg::mn_major<BN>(vaddr, kk), 1);
+        for (int kk = 0; kk < BN / 16; ++kk) wg::mma_rs<T, D, 1>(of, pa[kk].hi, wg::mn_major<BN>(vaddr, kk), 1);
         wg::commit();
         wg::wait<0>();
         wg::fence_operands<D / 2>(of);

@@ -274,4 +274,14 @@ struct Pipeline {
 __device__ __forceinline__ void named_barrier(int id, int threads) {
     asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
+
+// By every consumer thread of Team<CW>: waits for its own cp.async loads, then makes every
+// consumer's visible to all of them and, through the async proxy, to wgmma.
+template <int CW>
+__device__ __forceinline__ void await_consumer_loads() {
+    cp_async_commit();
+    cp_async_wait<0>();
+    named_barrier(1, Team<CW>::CONSUMER_THREADS);
+    fence_proxy_async();
+}
 }  // namespace wg
