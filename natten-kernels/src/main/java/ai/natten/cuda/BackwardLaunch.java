@@ -13,13 +13,14 @@ import jcuda.driver.JCudaDriver;
  */
 final class BackwardLaunch {
 
-    private static final int TILE = 64;
+    /** Rows of every mma.sync tile, and of the tiles the warp-specialized kernels walk. */
+    static final int TILE = 64;
 
     /**
      * Ints per row of the kernels' row tables: window bounds and token ({@code ROW_INTS},
      * na_tiles.cuh).
      */
-    private static final int ROW_INTS = 7;
+    static final int ROW_INTS = 7;
 
     /**
      * Shared bytes of the dq kernel's tables: the query rows' table, the key tile's coordinates and
@@ -306,32 +307,15 @@ final class BackwardLaunch {
             int[] kvGrid = {grid, p.kvHeads(), p.batch()};
             if (warpSpecialized) {
                 WarpSpecializedBackward wsDq = WarpSpecializedBackward.dq(p, dtype);
-                TilePlan dq = wsDq.plan();
-                launch(
-                        wsDq.name(),
-                        new int[] {
-                            FusedNeighborhoodAttention.gridSize("tiles", dq.gridX()),
-                            p.heads(),
-                            p.batch()
-                        },
-                        wsDq.threads(),
-                        wsDq.sharedBytes(),
-                        dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
-                        dq);
+                launchDq(wsDq.name(), wsDq.threads(), wsDq.sharedBytes(), dqParams, wsDq.plan());
                 launch(wsKeys.name(), kvGrid, wsKeys.threads(), wsKeys.sharedBytes(), params, plan);
             } else if (!fusesDq(p, deterministic)) {
-                TilePlan dq = dqPlan(p);
-                launch(
+                launchDq(
                         dqKernel(p, dtype),
-                        new int[] {
-                            FusedNeighborhoodAttention.gridSize("tiles", dq.gridX()),
-                            p.heads(),
-                            p.batch()
-                        },
                         128,
                         dqSharedBytes(p, dtype, deterministic),
-                        dqParams.tiles(dq.queryTile(), dq.kvTile(), dq.tileCounts()),
-                        dq);
+                        dqParams,
+                        dqPlan(p));
                 launch(dkdvKernel(p, dtype), kvGrid, 128, shared + DKDV_TABLE_BYTES, params, plan);
             } else {
                 long elements = rows * p.headDim();
@@ -459,6 +443,23 @@ final class BackwardLaunch {
                 stream,
                 params.arguments(),
                 describe(() -> "scalar"));
+    }
+
+    /**
+     * Launches a tensor-core dq kernel: one CTA per query box of the plan, head and batch entry.
+     */
+    private void launchDq(
+            String kernel, int threads, int shared, KernelParams params, TilePlan plan) {
+        int[] grid = {
+            FusedNeighborhoodAttention.gridSize("tiles", plan.gridX()), p.heads(), p.batch()
+        };
+        launch(
+                kernel,
+                grid,
+                threads,
+                shared,
+                params.tiles(plan.queryTile(), plan.kvTile(), plan.tileCounts()),
+                plan);
     }
 
     /** Launches a tensor-core kernel of {@code threads} threads per CTA. */

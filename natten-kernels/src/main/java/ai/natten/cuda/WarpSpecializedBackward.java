@@ -13,8 +13,8 @@ import java.util.function.ToDoubleFunction;
  */
 final class WarpSpecializedBackward {
 
-    private static final int TILE = 64;
-    private static final int ROW_INTS = 7;
+    private static final int TILE = BackwardLaunch.TILE;
+    private static final int ROW_INTS = BackwardLaunch.ROW_INTS;
 
     private final String what;
     private final DType dtype;
